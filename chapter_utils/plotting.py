@@ -1,0 +1,112 @@
+"""Figures the notebooks share: training curves, held-out comparisons, per-coordinate bars.
+
+Every function draws on an ``ax`` it is given and returns it, so a notebook
+composes them into one figure (``fig, axes = plt.subplots(...)``) and a panel's
+``draw`` function can rebuild the same figure on every retrain. Method colours
+are fixed in :data:`COLOURS` so a method looks the same in every notebook.
+First used in notebook 04 (section 7.4).
+"""
+from __future__ import annotations
+
+from typing import Mapping, Optional, Sequence
+
+import numpy as np
+
+from .stats import mean_ci, running_mean
+
+#: One colour per method, the same in every notebook.
+COLOURS: dict[str, str] = {
+    "Meta-SGD": "#1f77b4",
+    "Meta-SGD (first-order)": "#6baed6",
+    "MAML": "#ff7f0e",
+    "MAML (scalar α)": "#ff7f0e",
+    "first-order MAML": "#fdae6b",
+    "Reptile": "#2ca02c",
+    "no meta-learning": "#9467bd",
+    "chapter's code": "#7f7f7f",
+}
+#: Colours of coordinate groups (e.g. the features of ``LogisticTasks``).
+GROUP_COLOURS: dict[str, str] = {
+    "task-specific": "#d62728",
+    "shared": "#1f77b4",
+    "irrelevant": "#bdbdbd",
+}
+_FALLBACK = ("#8c564b", "#e377c2", "#17becf", "#bcbd22")
+
+
+def colour(name: str, index: int = 0) -> str:
+    """The colour of ``name`` in :data:`COLOURS`, or a fallback picked by ``index``."""
+    return COLOURS.get(name, _FALLBACK[index % len(_FALLBACK)])
+
+
+def plot_curves(ax, curves: Mapping[str, np.ndarray], *, window: int = 1,
+                references: Optional[Mapping[str, float]] = None,
+                xlabel: str = "meta-iteration", ylabel: str = "loss",
+                title: str = "") -> "object":
+    """Training curves (smoothed by a trailing mean of ``window``) and dashed
+    horizontal reference lines (``label -> y``), e.g. a loss floor."""
+    for i, (name, values) in enumerate(curves.items()):
+        values = np.asarray(values, dtype=float)
+        x = np.arange(1, values.size + 1)
+        if window > 1:
+            ax.plot(x, values, color=colour(name, i), alpha=0.15, linewidth=0.8)
+        ax.plot(x, running_mean(values, window), color=colour(name, i), label=name,
+                linewidth=1.8)
+    for j, (label, y) in enumerate((references or {}).items()):
+        ax.axhline(y, color="black", linestyle=("--", ":", "-.")[j % 3], linewidth=1,
+                   label=label)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    ax.legend(frameon=False, fontsize="small")
+    return ax
+
+
+def plot_comparison(ax, scores: Mapping[str, np.ndarray], *,
+                    references: Optional[Mapping[str, float]] = None,
+                    ylabel: str = "", title: str = "", fmt: str = ".3f") -> "object":
+    """One bar per method: the mean of its per-task ``scores`` with a 95% interval,
+    the value written on the bar; dashed lines for ``references``."""
+    names = list(scores)
+    stats = [mean_ci(scores[n]) for n in names]
+    means = [m for m, _ in stats]
+    halves = [h for _, h in stats]
+    bars = ax.bar(range(len(names)), means, yerr=halves, capsize=4,
+                  color=[colour(n, i) for i, n in enumerate(names)])
+    for bar, m in zip(bars, means):
+        ax.annotate(format(m, fmt), (bar.get_x() + bar.get_width() / 2, m),
+                    xytext=(0, 3), textcoords="offset points", ha="center",
+                    va="bottom", fontsize="small")
+    for j, (label, y) in enumerate((references or {}).items()):
+        ax.axhline(y, color="black", linestyle=("--", ":", "-.")[j % 3], linewidth=1,
+                   label=label)
+    if references:
+        ax.legend(frameon=False, fontsize="small", loc="lower right")
+    ax.set_xticks(range(len(names)))
+    ax.set_xticklabels(names, rotation=15, ha="right")
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_coordinates(ax, values: np.ndarray, groups: Sequence[str], *,
+                     ylabel: str = "", title: str = "") -> "object":
+    """One bar per coordinate of a parameter vector (e.g. Meta-SGD's α), coloured
+    by the coordinate's group, with a legend naming the groups."""
+    values = np.asarray(values, dtype=float).ravel()
+    groups = list(groups)
+    if len(groups) != values.size:
+        raise ValueError(f"{values.size} values but {len(groups)} group labels")
+    colours = [GROUP_COLOURS.get(g, "#8c564b") for g in groups]
+    ax.bar(np.arange(values.size), values, color=colours, width=0.8)
+    ax.axhline(0.0, color="black", linewidth=0.8)
+    for g in dict.fromkeys(groups):
+        ax.bar([np.nan], [np.nan], color=GROUP_COLOURS.get(g, "#8c564b"), label=g)
+    ax.legend(frameon=False, fontsize="small")
+    ax.set_xlabel("coordinate")
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    return ax
