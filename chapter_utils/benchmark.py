@@ -1,0 +1,98 @@
+"""Timings, kept out of the test-suite: ``python -m chapter_utils.benchmark [section ...]``.
+
+Sections (all by default):
+
+* ``scratch`` — notebook 04 (7.4): milliseconds per meta-iteration of each
+  trainer in :mod:`chapter_utils.meta_sgd_scratch`, and the compute behind one
+  panel retrain at the panel's default settings.
+* ``notebooks`` — wall time of executing each existing notebook top to bottom
+  (a copy; the committed files are not touched).
+
+Every figure is measured on the machine it runs on; the README and the
+closing notes of the issues quote runs of this script.
+"""
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+from typing import Callable, Sequence
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _best_of(fn: Callable[[], object], repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def bench_scratch(repeats: int = 3) -> dict[str, float]:
+    """Notebook 04's trainers and the compute of one panel retrain (seconds)."""
+    from . import meta_sgd_scratch as msgd
+    from .tasks import LogisticTasks
+
+    family = LogisticTasks()
+    results: dict[str, float] = {}
+    iterations = 500
+    for method in ("meta-sgd", "scalar", "chapter"):
+        for steps in (1, 3):
+            seconds = _best_of(lambda: msgd.meta_train(
+                family.sample_batch, family.dim, method=method, iterations=iterations,
+                inner_steps=steps, seed=0), repeats)
+            results[f"{method}, {steps} inner step(s): ms per meta-iteration "
+                    f"(16 tasks x 10 shots)"] = 1000 * seconds / iterations
+
+    def panel_compute() -> None:  # what notebook 04's panel_train does at its defaults
+        held_out = family.sample_batch(500, 10, 100, rng=7)
+        msgd.compare_methods(family.sample_batch, family.dim, held_out, iterations=500,
+                             tasks_per_batch=16, shots=10, inner_steps=1, beta=0.5,
+                             alpha_init=0.1, seed=0)
+
+    results["notebook 04 panel retrain, compute only (s)"] = _best_of(panel_compute, repeats)
+    return results
+
+
+def bench_notebooks(stems: Sequence[str] = ()) -> dict[str, float]:
+    """Seconds to execute each existing notebook (or ``stems``) top to bottom, on a copy."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    from .contents import existing
+
+    results = {}
+    for nb in existing(ROOT):
+        if stems and nb.stem not in stems:
+            continue
+        notebook = nbformat.read(nb.path(ROOT), as_version=4)
+        client = NotebookClient(notebook, timeout=600, kernel_name="python3",
+                                resources={"metadata": {"path": str(nb.path(ROOT).parent)}})
+        start = time.perf_counter()
+        client.execute()
+        results[f"{nb.filename} top to bottom (s)"] = time.perf_counter() - start
+    return results
+
+
+SECTIONS = {"scratch": bench_scratch, "notebooks": bench_notebooks}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("sections", nargs="*", metavar="section",
+                        help=f"any of {', '.join(SECTIONS)} (default: all)")
+    args = parser.parse_args(argv)
+    unknown = [s for s in args.sections if s not in SECTIONS]
+    if unknown:
+        parser.error(f"unknown section(s) {', '.join(unknown)}; choose from {', '.join(SECTIONS)}")
+    for name in args.sections or list(SECTIONS):
+        print(f"== {name}")
+        for label, value in SECTIONS[name]().items():
+            print(f"{value:10.3f}  {label}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
