@@ -207,7 +207,7 @@ def initial_parameters(dim: int, alpha_init: float, rng: np.random.Generator,
 
 def meta_train(sampler: BatchSampler, dim: int, *, method: Method = "meta-sgd",
                iterations: int = 500, tasks_per_batch: int = 16, shots: int = 10,
-               query: int = 20, inner_steps: int = 1, beta: float = 0.5,
+               query: int = 10, inner_steps: int = 1, beta: float = 0.5,
                alpha_init: float = 0.1, first_order: bool = False, seed: RngLike = 0,
                progress: Optional[ProgressFn] = None) -> MetaTrainResult:
     """Meta-train the chapter's logistic model on tasks from ``sampler`` (notebook 04, §3–5).
@@ -220,6 +220,9 @@ def meta_train(sampler: BatchSampler, dim: int, *, method: Method = "meta-sgd",
       (meta-learned too, so it is the *best* scalar, not a guessed one).
     * ``"chapter"`` — the book's rule: θ, α ~ N(0, 1) and both updated with
       θ's first-order meta-gradient.
+
+    Each task gives ``shots`` support points to adapt on and ``query`` fresh
+    points to score the adaptation (10 and 10, as in the chapter's code).
 
     ``progress(iteration, iterations, loss)`` is called every iteration with the
     mean query loss after adaptation; it may raise to stop training.

@@ -193,8 +193,8 @@ class HyperparameterPanel:
             if label != state["label"]:
                 state["label"], state["shown"] = label, -1
                 self.status.value = f"Training {html.escape(label)}…"
-            # Throttle: at most ~50 bar updates per run (each is a message to the browser).
-            step = max(1, total // 50)
+            # Throttle: about 20 bar updates per run (each is a message to the browser).
+            step = max(1, total // 20)
             if iteration == total or iteration - state["shown"] >= step:
                 state["shown"] = iteration
                 self.progress.max = max(1, total)
