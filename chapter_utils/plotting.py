@@ -82,7 +82,7 @@ def plot_comparison(ax, scores: Mapping[str, np.ndarray], *,
         ax.axhline(y, color="black", linestyle=("--", ":", "-.")[j % 3], linewidth=1,
                    label=label)
     if references:
-        ax.legend(frameon=False, fontsize="small", loc="lower right")
+        ax.legend(frameon=False, fontsize="small", loc="upper right")
     ax.set_xticks(range(len(names)))
     ax.set_xticklabels(names, rotation=15, ha="right")
     ax.set_ylabel(ylabel)
