@@ -40,9 +40,9 @@ def bench_scratch(repeats: int = 3) -> dict[str, float]:
     iterations = 500
     for method in ("meta-sgd", "scalar", "chapter"):
         for steps in (1, 3):
-            seconds = _best_of(lambda: msgd.meta_train(
-                family.sample_batch, family.dim, method=method, iterations=iterations,
-                inner_steps=steps, seed=0), repeats)
+            seconds = _best_of(lambda m=method, k=steps: msgd.meta_train(
+                family.sample_batch, family.dim, method=m, iterations=iterations,
+                inner_steps=k, seed=0), repeats)
             results[f"{method}, {steps} inner step(s): ms per meta-iteration "
                     f"(16 tasks x 10 shots)"] = 1000 * seconds / iterations
 

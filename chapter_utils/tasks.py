@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from numbers import Integral
-from typing import Optional, Union
+from typing import Union
 
 import numpy as np
 
