@@ -58,23 +58,12 @@ def bench_scratch(repeats: int = 3) -> dict[str, float]:
 
 
 def bench_notebooks(stems: Sequence[str] = ()) -> dict[str, float]:
-    """Seconds to execute each existing notebook (or ``stems``) top to bottom, on a copy."""
-    import nbformat
-    from nbclient import NotebookClient
-
+    """Seconds to execute each existing notebook (or ``stems``) top to bottom; nothing is saved."""
     from .contents import existing
+    from .run_notebooks import execute
 
-    results = {}
-    for nb in existing(ROOT):
-        if stems and nb.stem not in stems:
-            continue
-        notebook = nbformat.read(nb.path(ROOT), as_version=4)
-        client = NotebookClient(notebook, timeout=600, kernel_name="python3",
-                                resources={"metadata": {"path": str(nb.path(ROOT).parent)}})
-        start = time.perf_counter()
-        client.execute()
-        results[f"{nb.filename} top to bottom (s)"] = time.perf_counter() - start
-    return results
+    return {f"{nb.filename} top to bottom (s)": execute(nb.path(ROOT), ROOT)[1]
+            for nb in existing(ROOT) if not stems or nb.stem in stems}
 
 
 SECTIONS = {"scratch": bench_scratch, "notebooks": bench_notebooks}

@@ -16,6 +16,7 @@ whole meta-batch costs a handful of batched matrix products.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Callable, Literal, Optional, Sequence
 
@@ -182,6 +183,7 @@ class MetaTrainResult:
     theta: np.ndarray                 #: learned initial parameters, ``(d, 1)``
     alpha: np.ndarray                 #: learned (or fixed) step sizes, ``(d, 1)``
     query_loss: np.ndarray            #: mean post-adaptation query loss per iteration
+    theta_init: np.ndarray            #: the θ training started from, ``(d, 1)``
     seconds: float = 0.0              #: wall-clock training time
     settings: dict = field(default_factory=dict)
 
@@ -227,8 +229,6 @@ def meta_train(sampler: BatchSampler, dim: int, *, method: Method = "meta-sgd",
     ``progress(iteration, iterations, loss)`` is called every iteration with the
     mean query loss after adaptation; it may raise to stop training.
     """
-    import time
-
     iterations = check_positive_int(iterations, "iterations")
     tasks_per_batch = check_positive_int(tasks_per_batch, "tasks_per_batch")
     shots = check_positive_int(shots, "shots")
@@ -240,6 +240,7 @@ def meta_train(sampler: BatchSampler, dim: int, *, method: Method = "meta-sgd",
         raise ValueError(f"beta must be > 0, got {beta}")
     gen = as_generator(seed)
     theta, alpha = initial_parameters(dim, alpha_init, gen, method)
+    theta_init = theta.copy()
     if method == "scalar":
         alpha = np.asarray(alpha[0, 0])
     first = first_order or method == "chapter"
@@ -261,7 +262,7 @@ def meta_train(sampler: BatchSampler, dim: int, *, method: Method = "meta-sgd",
         if progress is not None:
             progress(it + 1, iterations, float(losses[it]))
     alpha = np.broadcast_to(alpha, theta.shape).copy()
-    return MetaTrainResult(method, theta, alpha, losses, time.perf_counter() - start,
+    return MetaTrainResult(method, theta, alpha, losses, theta_init, time.perf_counter() - start,
                            dict(iterations=iterations, tasks_per_batch=tasks_per_batch,
                                 shots=shots, query=query, inner_steps=inner_steps,
                                 beta=beta, alpha_init=alpha_init, first_order=first))
@@ -319,7 +320,9 @@ def compare_methods(sampler: BatchSampler, dim: int, held_out: Sequence[np.ndarr
     ``progress(iteration, total, loss, label)`` receives each method's display name
     as ``label``.
     """
-    steps = settings.get("inner_steps", 1)
+    if not methods or any(m not in METHOD_NAMES for m in methods):
+        raise ValueError(f"methods must be a non-empty selection of {', '.join(METHOD_NAMES)}, "
+                         f"got {tuple(methods)}")
     trained = {}
     for method in methods:
         name = METHOD_NAMES[method]
@@ -328,8 +331,9 @@ def compare_methods(sampler: BatchSampler, dim: int, held_out: Sequence[np.ndarr
             def report(i, n, loss, _name=name):
                 progress(i, n, loss, _name)
         trained[name] = meta_train(sampler, dim, method=method, progress=report, **settings)
+    steps = next(iter(trained.values())).settings["inner_steps"]
     evaluations = {name: evaluate(r.theta, r.alpha, held_out, steps) for name, r in trained.items()}
-    theta_init, _ = initial_parameters(dim, settings.get("alpha_init", 0.1),
-                                       as_generator(settings.get("seed", 0)))
-    plain_lr, evaluations["no meta-learning"] = best_plain_step(theta_init, held_out, steps)
+    # No meta-learning starts where the meta-learners started (the chapter's rule starts elsewhere).
+    start = next((r for r in trained.values() if r.method != "chapter"), next(iter(trained.values())))
+    plain_lr, evaluations["no meta-learning"] = best_plain_step(start.theta_init, held_out, steps)
     return Comparison(trained, evaluations, plain_lr)

@@ -62,11 +62,14 @@ def _kernel_env(root: Path) -> dict[str, str]:
     return env
 
 
-def run_notebook(path: Path, root: Path, timeout: int = CELL_TIMEOUT) -> float:
-    """Execute the notebook at ``path`` top to bottom and save it; return the wall time in seconds.
+def execute(path: Path, root: Path, timeout: int = CELL_TIMEOUT) -> tuple[nbformat.NotebookNode, float]:
+    """Execute the notebook at ``path`` top to bottom in memory; return it and the wall time.
+
+    The kernel is this interpreter, the working directory the notebook's folder
+    and the checkout's ``chapter_utils`` first on the path. Nothing is written.
 
     Raises:
-        nbclient.exceptions.CellExecutionError: if a cell fails (the file is not touched).
+        nbclient.exceptions.CellExecutionError: if a cell fails.
         nbclient.exceptions.CellTimeoutError: if a cell runs longer than ``timeout`` seconds.
         nbclient.exceptions.DeadKernelError: if the kernel dies (out of memory, say).
     """
@@ -82,9 +85,17 @@ def run_notebook(path: Path, root: Path, timeout: int = CELL_TIMEOUT) -> float:
     )
     start = time.perf_counter()
     client.execute(env=_kernel_env(Path(root)))
-    elapsed = time.perf_counter() - start
+    return nb, time.perf_counter() - start
+
+
+def run_notebook(path: Path, root: Path, timeout: int = CELL_TIMEOUT) -> float:
+    """:func:`execute` the notebook at ``path`` and save it; return the wall time in seconds.
+
+    A notebook whose execution raises (see :func:`execute`) is not touched.
+    """
+    nb, elapsed = execute(path, root, timeout)
     text = nbformat.writes(nb)
-    path.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+    Path(path).write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
     return elapsed
 
 

@@ -150,3 +150,21 @@ def test_initial_alpha_is_small_and_positive():
 def test_meta_train_rejects_bad_arguments(kwargs):
     with pytest.raises(ValueError):
         msgd.meta_train(chapter_batch, 50, **kwargs)
+
+
+def test_comparison_baseline_starts_where_the_meta_learners_start():
+    family = LogisticTasks()
+    held_out = family.sample_batch(50, 10, 20, rng=18)
+    comparison = msgd.compare_methods(family.sample_batch, family.dim, held_out,
+                                      methods=("meta-sgd", "chapter"), iterations=5, seed=3)
+    start, _ = msgd.initial_parameters(family.dim, 0.1, np.random.default_rng(3))
+    np.testing.assert_array_equal(comparison.trained["Meta-SGD"].theta_init, start)
+    lr = comparison.plain_lr
+    expected = msgd.evaluate(start, lr, held_out).loss
+    np.testing.assert_allclose(comparison.evaluations["no meta-learning"].loss, expected)
+
+
+@pytest.mark.parametrize("methods", [(), ("reptile",)])
+def test_compare_methods_rejects_unknown_methods(methods):
+    with pytest.raises(ValueError, match="methods"):
+        msgd.compare_methods(chapter_batch, 50, chapter_batch(5, 10, 10, rng=0), methods=methods)
