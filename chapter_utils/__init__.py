@@ -10,7 +10,7 @@ Small modules, each named after what it holds:
 * :mod:`chapter_utils.plotting` — figures the notebooks share.
 * :mod:`chapter_utils.widgets` — the hyperparameter panel every notebook uses.
 * :mod:`chapter_utils.environment` — the setup cell's version check and seeding.
-* :mod:`chapter_utils.contents` / :mod:`chapter_utils.navigation` — the table of
+* :mod:`chapter_utils.contents` / :mod:`chapter_utils.generated_cells` — the table of
   contents and the generated navigation cells; :mod:`chapter_utils.run_notebooks`
   re-executes the notebooks; :mod:`chapter_utils.benchmark` times things.
 

@@ -2,7 +2,7 @@
 
 The navigation cells in every notebook, the contents table in
 ``notebooks/00_index.ipynb`` and the table in ``README.md`` are all generated
-from :data:`NOTEBOOKS` by ``python -m chapter_utils.navigation``. Add a notebook
+from :data:`NOTEBOOKS` by ``python -m chapter_utils.generated_cells``. Add a notebook
 here first; a notebook listed here but not yet written shows as *planned*.
 """
 from __future__ import annotations

@@ -5,7 +5,7 @@
     python -m chapter_utils.run_notebooks                 # every notebook that exists
     python -m chapter_utils.run_notebooks 00_index 04_meta_sgd_from_scratch
 
-First brings the navigation up to date (:mod:`chapter_utils.navigation`), then
+First brings the navigation up to date (:mod:`chapter_utils.generated_cells`), then
 runs each notebook in a fresh kernel of the Python running this command, with
 ``notebooks/`` as the working directory, and saves it with its outputs and
 execution counts. A notebook in which a cell fails is left unchanged on disk,
@@ -27,7 +27,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 from traitlets import default
 
-from chapter_utils import navigation
+from chapter_utils import generated_cells as navigation
 from chapter_utils.contents import NOTEBOOK_DIR, NOTEBOOKS, Notebook, by_stem, existing
 
 KERNEL_NAME = "python3"

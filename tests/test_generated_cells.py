@@ -11,9 +11,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from chapter_utils import navigation
+from chapter_utils import generated_cells as navigation
 from chapter_utils.contents import BRANCH, NOTEBOOK_DIR, NOTEBOOKS, REPOSITORY, by_stem
-from chapter_utils.navigation import (
+from chapter_utils.generated_cells import (
     CONTENTS_MARKER, NAVIGATION_MARKER, README_END, README_START, SETUP_MARKER,
     contents_table, navigation_source, setup_source, update_all,
 )
@@ -69,7 +69,7 @@ def _first_other(root: Path) -> Path:
 
 def test_committed_navigation_is_current():
     stale = update_all(ROOT, write=False)
-    assert stale == [], f"out of date, run `python -m chapter_utils.navigation`: {stale}"
+    assert stale == [], f"out of date, run `python -m chapter_utils.generated_cells`: {stale}"
 
 
 def test_generator_is_idempotent(tmp_path):
