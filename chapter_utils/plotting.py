@@ -24,6 +24,7 @@ COLOURS: dict[str, str] = {
     "Reptile": "#2ca02c",
     "no meta-learning": "#9467bd",
     "chapter's code": "#7f7f7f",
+    "random init": "#9467bd",
 }
 #: Colours of coordinate groups (e.g. the features of ``LogisticTasks``).
 GROUP_COLOURS: dict[str, str] = {
@@ -109,4 +110,51 @@ def plot_coordinates(ax, values: np.ndarray, groups: Sequence[str], *,
     ax.set_ylabel(ylabel)
     if title:
         ax.set_title(title)
+    return ax
+
+
+def plot_mse_by_steps(ax, curves: Mapping[str, Mapping[int, np.ndarray]], *,
+                      references: Optional[Mapping[str, float]] = None,
+                      xlabel: str = "inner steps on the K support points",
+                      title: str = "", log: bool = True) -> "object":
+    """Held-out MSE against the number of adaptation steps, one line per method:
+    ``curves[name][steps]`` holds the per-task MSEs (as from
+    :func:`chapter_utils.sine_benchmark.mse_by_steps`); the band is the 95%
+    interval. Dashed lines for ``references`` (e.g. predicting zero).
+    Used by notebooks 06 and 07 and the playground."""
+    for i, (name, by_steps) in enumerate(curves.items()):
+        steps = sorted(by_steps)
+        stats = np.array([mean_ci(by_steps[s]) for s in steps])
+        c = colour(name, i)
+        ax.plot(steps, stats[:, 0], "o-", color=c, label=name, markersize=3, linewidth=1.8)
+        ax.fill_between(steps, stats[:, 0] - stats[:, 1], stats[:, 0] + stats[:, 1],
+                        color=c, alpha=0.2, linewidth=0)
+    for j, (label, y) in enumerate((references or {}).items()):
+        ax.axhline(y, color="black", linestyle=("--", ":", "-.")[j % 3], linewidth=1, label=label)
+    if log:
+        ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("held-out MSE")
+    if title:
+        ax.set_title(title)
+    ax.legend(frameon=False, fontsize="small")
+    return ax
+
+
+def plot_sine_fits(ax, grid: np.ndarray, truth: np.ndarray, support: tuple[np.ndarray, np.ndarray],
+                   fits: Mapping[str, np.ndarray], *, title: str = "") -> "object":
+    """One sine task: the true wave, its K support points and the predictions
+    ``fits[label]`` on ``grid`` (e.g. after 0, 1 and 32 steps). Later entries are
+    drawn darker. Used by notebooks 02, 06 and the playground."""
+    ax.plot(grid, truth, color="black", linewidth=2, label="true wave")
+    ax.plot(*support, "^", color="black", markersize=7, label=f"K = {len(support[0])} points")
+    for i, (label, y) in enumerate(fits.items()):
+        style = "-" if i == len(fits) - 1 else (":", "--")[i % 2]
+        ax.plot(grid, y, style, color=colour(label.split(",")[0], i), linewidth=1.6, label=label,
+                alpha=0.45 + 0.55 * (i + 1) / len(fits))
+    ax.set_xlabel("x")
+    ax.set_ylabel("y")
+    if title:
+        ax.set_title(title)
+    ax.legend(frameon=False, fontsize="small", loc="lower left")
     return ax
