@@ -156,5 +156,6 @@ def plot_sine_fits(ax, grid: np.ndarray, truth: np.ndarray, support: tuple[np.nd
     ax.set_ylabel("y")
     if title:
         ax.set_title(title)
-    ax.legend(frameon=False, fontsize="small", loc="lower left")
+    ax.legend(frameon=False, fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.15),
+              ncol=min(3, len(fits) + 2))
     return ax
