@@ -58,6 +58,12 @@ def binder_url(filename: str) -> str:
             f"?urlpath=lab/tree/{NOTEBOOK_DIR}/{filename}")
 
 
+def voila_url(filename: str) -> str:
+    """Binder link that opens ``notebooks/<filename>`` as a Voilà app: outputs and widgets, no code."""
+    return (f"https://mybinder.org/v2/gh/{REPOSITORY}/{BRANCH}"
+            f"?urlpath=voila/render/{NOTEBOOK_DIR}/{filename}")
+
+
 def colab_url(filename: str) -> str:
     """Colab link that opens ``notebooks/<filename>`` from GitHub."""
     return f"https://colab.research.google.com/github/{REPOSITORY}/blob/{BRANCH}/{NOTEBOOK_DIR}/{filename}"

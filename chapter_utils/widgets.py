@@ -12,12 +12,17 @@ A run whose loss stops being finite (or exceeds ``max_loss``) is stopped by the
 progress callback and reported in plain words — "Diverged at iteration 312 …
 try a smaller β" — never as a traceback.
 
+Each part carries a CSS class (``cu-panel``, ``cu-panel-train``, ``cu-panel-status``,
+``cu-panel-output``, ``cu-control-<name>``, …) so the browser tests in
+``tests/browser/`` can find it in the page.
+
 Only widget APIs present in both ipywidgets 7.7 (what Colab ships) and 8 are used.
 """
 from __future__ import annotations
 
 import html
 import math
+import re
 import time
 from typing import Any, Callable, Mapping, Optional
 
@@ -28,6 +33,11 @@ from IPython.display import clear_output, display
 TrainFn = Callable[[dict, Callable[[int, int, float], None]], Any]
 #: ``draw(result) -> matplotlib.figure.Figure``.
 DrawFn = Callable[[Any], Any]
+
+#: Prefix of the CSS classes a panel puts on its parts: ``cu-panel`` (the whole panel),
+#: ``cu-panel-train``, ``cu-panel-progress``, ``cu-panel-status``, ``cu-panel-output`` and
+#: ``cu-control-<name>`` for each control (see :func:`control_css_class`).
+CSS_PREFIX = "cu-"
 
 _DESCRIPTION_STYLE = {"description_width": "9em"}
 _SLIDER_LAYOUT = dict(width="26em")
@@ -70,6 +80,15 @@ def int_slider(description: str, value: int, low: int, high: int,
     return widgets.IntSlider(value=value, min=low, max=high, step=step,
                              description=description, continuous_update=False,
                              style=_DESCRIPTION_STYLE, layout=widgets.Layout(**_SLIDER_LAYOUT))
+
+
+def control_css_class(name: str) -> str:
+    """The CSS class a panel gives its control ``name``: ``cu-control-<name>``.
+
+    Characters other than ASCII letters, digits, ``-`` and ``_`` become ``-``.
+    """
+    safe = re.sub(r"[^A-Za-z0-9_-]", "-", name)
+    return f"{CSS_PREFIX}control-{safe}"
 
 
 class Diverged(Exception):
@@ -139,6 +158,7 @@ class HyperparameterPanel:
         header = [widgets.HTML(f"<b>{html.escape(title)}</b>")] if title else []
         self.widget = widgets.VBox(header + list(self.controls.values()) + [
             widgets.HBox([self.button, self.progress]), self.status, self.output])
+        self._add_css_classes()
         self.last_result: Any = None
         self.last_message = ""
         self.runs = 0
@@ -228,6 +248,16 @@ class HyperparameterPanel:
             clear_output(wait=True)
             display(figure)
         plt.close(figure)
+
+    def _add_css_classes(self) -> None:
+        """Name the parts in the page, so browser tests (``tests/browser/``) can find them."""
+        for part, name in [(self.widget, "panel"), (self.button, "panel-train"),
+                           (self.progress, "panel-progress"), (self.status, "panel-status"),
+                           (self.output, "panel-output")]:
+            part.add_class(f"{CSS_PREFIX}{name}")
+        for name, control in self.controls.items():
+            if hasattr(control, "add_class"):
+                control.add_class(control_css_class(name))
 
     def _set_disabled(self, disabled: bool) -> None:
         for control in list(self.controls.values()) + [self.button]:

@@ -7,8 +7,8 @@ import pytest
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from chapter_utils.widgets import (Diverged, HyperparameterPanel, float_slider,  # noqa: E402
-                                   int_slider, log_slider)
+from chapter_utils.widgets import (Diverged, HyperparameterPanel, control_css_class,  # noqa: E402
+                                   float_slider, int_slider, log_slider)
 
 
 def _draw(result):
@@ -176,3 +176,20 @@ def test_panel_needs_controls():
 def test_diverged_carries_its_details():
     stop = Diverged(3, float("inf"), "MAML")
     assert (stop.iteration, stop.loss, stop.label) == (3, float("inf"), "MAML")
+
+
+def test_parts_carry_css_classes_for_the_browser_tests():
+    panel = _panel(_converging)
+    assert "cu-panel" in panel.widget._dom_classes
+    for part, name in [(panel.button, "cu-panel-train"), (panel.progress, "cu-panel-progress"),
+                       (panel.status, "cu-panel-status"), (panel.output, "cu-panel-output")]:
+        assert part._dom_classes == (name,), name
+    for key in ("beta", "steps", "scale"):
+        assert panel.controls[key]._dom_classes == (f"cu-control-{key}",)
+    panel.train()
+    assert panel.button._dom_classes == ("cu-panel-train",), "classes survive a run"
+
+
+def test_control_css_class_is_a_valid_class_name():
+    assert control_css_class("alpha") == "cu-control-alpha"
+    assert control_css_class("inner steps/β") == "cu-control-inner-steps--"

@@ -1,0 +1,259 @@
+"""Fixtures for the browser tests: a throw-away JupyterLab server and Debian's Chromium.
+
+The server runs on 127.0.0.1 at a free port with a random token, serving a
+*copy* of ``notebooks/`` (the committed notebooks are never touched), with its
+own settings, workspaces, runtime, config and data folders in a temporary
+directory. It is started through ``binder/start``, so the kernels run with
+Binder's environment (one thread for BLAS and TensorFlow). Chromium is driven
+with Playwright; Playwright's own browser download does not work offline, so
+Debian's ``/usr/bin/chromium`` (packages ``chromium`` and ``chromium-driver``)
+is launched instead. A missing Playwright or Chromium fails the tests with a
+message saying what to install; nothing is skipped.
+
+``pytest -m browser`` runs only these tests, ``pytest -m "not browser"`` skips
+them. Screenshots go to ``tests/artifacts/`` (git-ignored); the measured
+click-to-figure latencies are printed at the end of the run.
+"""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from chapter_utils.contents import NOTEBOOK_DIR
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "tests" / "artifacts"
+CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
+# The flags this machine's closed network needs: no background connections.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run",
+                 "--disable-quic"]
+SERVER_START_TIMEOUT = 120  # seconds
+SERVER_STOP_TIMEOUT = 20
+
+# Lab settings: every cell in the page (JupyterLab >= 4.2 otherwise leaves
+# off-screen cells out of the DOM), and no news or update checks (no network).
+LAB_SETTINGS = {
+    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
+    "@jupyterlab/apputils-extension/notification.jupyterlab-settings":
+        {"fetchNews": "false", "checkForUpdates": False},
+}
+
+#: ``(notebook, what, seconds, training seconds, target)`` of every Train click, for the summary.
+LATENCIES: list[tuple[str, str, float, float, float]] = []
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class LabServer:
+    """A JupyterLab server serving a copy of ``notebooks/`` from a scratch folder ``base``."""
+
+    base: Path
+    port: int = field(default_factory=_free_port)
+    token: str = field(default_factory=lambda: secrets.token_hex(16))
+    process: subprocess.Popen | None = None
+
+    @property
+    def root(self) -> Path:
+        return self.base / "root"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def log(self) -> Path:
+        return self.base / "server.log"
+
+    def notebook_url(self, filename: str) -> str:
+        return f"{self.url}/lab/tree/{filename}?reset&token={self.token}"
+
+    def log_tail(self, lines: int = 40) -> str:
+        if not self.log.exists():
+            return "(no server log)"
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
+    def _prepare(self) -> list[str]:
+        shutil.copytree(ROOT / NOTEBOOK_DIR, self.root,
+                        ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+        settings = self.base / "settings"
+        for name, values in LAB_SETTINGS.items():
+            path = settings / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(values), encoding="utf-8")
+        for name in ("workspaces", "runtime", "config", "data", "ipython"):
+            (self.base / name).mkdir()
+        command = ["bash", str(ROOT / "binder" / "start"), sys.executable, "-m", "jupyterlab",
+                   "--no-browser", "--ServerApp.open_browser=False",
+                   "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={self.port}",
+                   "--ServerApp.port_retries=0", f"--IdentityProvider.token={self.token}",
+                   f"--ServerApp.root_dir={self.root}",
+                   f"--LabApp.user_settings_dir={settings}",
+                   f"--LabApp.workspaces_dir={self.base / 'workspaces'}",
+                   "--LabApp.expose_app_in_browser=True",
+                   "--LabApp.news_url=None",
+                   "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+                   "--LabApp.extension_manager=readonly"]
+        if hasattr(os, "geteuid") and os.geteuid() == 0:
+            command.append("--allow-root")
+        return command
+
+    def _environment(self) -> dict[str, str]:
+        env = dict(os.environ)
+        # The kernel imports this checkout's chapter_utils, whatever is installed.
+        paths = [str(ROOT)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+        env.update({
+            "PYTHONPATH": os.pathsep.join(dict.fromkeys(paths)),
+            # ``python`` in the kernel spec is this interpreter.
+            "PATH": os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")]),
+            "JUPYTER_RUNTIME_DIR": str(self.base / "runtime"),
+            "JUPYTER_CONFIG_DIR": str(self.base / "config"),
+            "JUPYTER_DATA_DIR": str(self.base / "data"),
+            "IPYTHONDIR": str(self.base / "ipython"),
+        })
+        return env
+
+    def start(self) -> None:
+        command = self._prepare()
+        with open(self.log, "wb") as log:
+            self.process = subprocess.Popen(command, cwd=self.root, env=self._environment(),
+                                            stdout=log, stderr=subprocess.STDOUT,
+                                            stdin=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.monotonic() + SERVER_START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"JupyterLab exited with status {self.process.returncode}:\n"
+                                   f"{self.log_tail()}")
+            if self._api("GET", "/api/status") is not None:
+                return
+            time.sleep(0.5)
+        self.stop()
+        raise RuntimeError(f"JupyterLab did not answer within {SERVER_START_TIMEOUT} s:\n"
+                           f"{self.log_tail()}")
+
+    def _api(self, method: str, path: str) -> dict | None:
+        request = urllib.request.Request(f"{self.url}{path}", method=method,
+                                         headers={"Authorization": f"token {self.token}"})
+        try:
+            with urllib.request.urlopen(request, timeout=5) as response:
+                body = response.read()
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            return None
+        return json.loads(body) if body else {}
+
+    def stop(self) -> None:
+        """Shut the server (and its kernels) down; kill its process group if it lingers."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        self._api("POST", "/api/shutdown")  # stops every kernel, then the server
+        try:
+            self.process.wait(timeout=SERVER_STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            pass
+        # Kernels are in the server's process group (start_new_session above).
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            try:
+                os.killpg(self.process.pid, sig)
+            except ProcessLookupError:
+                break
+            try:
+                self.process.wait(timeout=SERVER_STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                continue
+
+
+def _require_playwright():
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.fail("the browser tests need Playwright: pip install -r requirements.txt "
+                    "(or pytest -m 'not browser' to leave them out)", pytrace=False)
+    return sync_playwright
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Debian's Chromium, headless, driven by Playwright."""
+    sync_playwright = _require_playwright()
+    if not CHROMIUM.is_file():
+        pytest.fail(f"the browser tests need Chromium at {CHROMIUM}: "
+                    "apt-get install -y chromium chromium-driver (.ci/run does this), "
+                    "or set CHROMIUM=/path/to/chromium", pytrace=False)
+    playwright = sync_playwright().start()
+    try:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                             args=CHROMIUM_ARGS)
+    except Exception:
+        playwright.stop()
+        raise
+    yield browser
+    browser.close()
+    playwright.stop()
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory):
+    """A running JupyterLab server over a copy of ``notebooks/``; shut down at the end."""
+    server = LabServer(tmp_path_factory.mktemp("lab"))
+    try:
+        server.start()
+    except RuntimeError as error:
+        pytest.fail(str(error), pytrace=False)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def page(chromium):
+    """A fresh browser tab (its own context: no shared storage between tests)."""
+    context = chromium.new_context(viewport={"width": 1400, "height": 1000})
+    context.set_default_timeout(60_000)
+    tab = context.new_page()
+    tab.console_errors = []
+    tab.on("pageerror", lambda error: tab.console_errors.append(str(error)))
+    yield tab
+    context.close()
+
+
+@pytest.fixture(scope="session")
+def latency_log() -> list[tuple[str, str, float, float, float]]:
+    """Where the tests record ``(notebook, what, seconds, training seconds, target)``."""
+    return LATENCIES
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not LATENCIES:
+        return
+    terminalreporter.section("panel latency: Train click to new figure (browser)")
+    terminalreporter.write_line(f"{'notebook':28s} {'setting':30s} {'click→figure':>12s} "
+                                f"{'of it training':>14s}")
+    for notebook, what, seconds, training, target in LATENCIES:
+        flag = "" if seconds <= target else f"  over the {target:g} s target"
+        terminalreporter.write_line(f"{notebook:28s} {what:30s} {seconds:10.2f} s "
+                                    f"{training:12.2f} s{flag}")
+    terminalreporter.write_line("(measured on a shared machine: pessimistic; figures are in "
+                                f"{ARTIFACTS.relative_to(ROOT)}/)")
