@@ -5,6 +5,10 @@ Sections (all by default):
 * ``scratch`` — notebook 04 (7.4): milliseconds per meta-iteration of each
   trainer in :mod:`chapter_utils.meta_sgd_scratch`, and the compute behind one
   panel retrain at the panel's default settings.
+* ``reptile`` — notebook 06 (7.7): seconds per meta-iteration of the chapter's
+  Reptile (one task, as printed) and of :class:`chapter_utils.reptile.Reptile`
+  (a batch of 10 tasks), measured in one run; then the default
+  ``Reptile().fit(SineTasks())`` — its wall time and held-out MSE.
 * ``notebooks`` — wall time of executing each existing notebook top to bottom
   (a copy; the committed files are not touched).
 
@@ -57,6 +61,31 @@ def bench_scratch(repeats: int = 3) -> dict[str, float]:
     return results
 
 
+def bench_reptile(repeats: int = 3) -> dict[str, float]:
+    """Notebook 06: the chapter's Reptile against ours, per meta-iteration; the default fit."""
+    from . import reptile_chapter as chapter
+    from . import sine_benchmark as bench
+    from .reptile import Reptile
+    from .tasks import SineTasks
+
+    chapter.train_as_printed(epochs=1, echo=None)                    # compile once
+    epochs = 20
+    per_task = _best_of(lambda: chapter.train_as_printed(epochs=epochs, echo=None), repeats)
+    results = {"chapter's code (1 task, 50 Adam steps): ms per meta-iteration":
+               1000 * per_task / (epochs * chapter.NUM_TASKS)}
+    Reptile().fit(SineTasks(), iterations=250)                        # compile once
+    iterations = 5000
+    ours = _best_of(lambda: Reptile().fit(SineTasks(), iterations=iterations), repeats)
+    results["Reptile (10 tasks x 5 SGD steps, compiled): ms per meta-iteration"] = 1000 * ours / iterations
+    start = time.perf_counter()
+    learner = Reptile().fit(SineTasks())
+    results[f"Reptile().fit(SineTasks()), {learner.iterations} iterations (s)"] = time.perf_counter() - start
+    for shots in (5, 10):
+        mse = bench.mse_by_steps(learner, bench.held_out(500, shots), steps=(32,))[32]
+        results[f"held-out MSE, K = {shots}, 32 steps (500 tasks, mean)"] = float(mse.mean())
+    return results
+
+
 def bench_notebooks(stems: Sequence[str] = ()) -> dict[str, float]:
     """Seconds to execute each existing notebook (or ``stems``) top to bottom; nothing is saved."""
     from .contents import existing
@@ -66,7 +95,7 @@ def bench_notebooks(stems: Sequence[str] = ()) -> dict[str, float]:
             for nb in existing(ROOT) if not stems or nb.stem in stems}
 
 
-SECTIONS = {"scratch": bench_scratch, "notebooks": bench_notebooks}
+SECTIONS = {"scratch": bench_scratch, "reptile": bench_reptile, "notebooks": bench_notebooks}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
