@@ -66,9 +66,42 @@ NOTEBOOKS: tuple[Notebook, ...] = (
 )
 
 
+@dataclass(frozen=True)
+class App:
+    """A notebook meant to be shown as a Voilà app (widgets, no code), not read as a lesson.
+
+    Apps are not numbered and get no navigation or setup cells; the contents
+    tables list them under the notebooks with a Binder badge that opens them
+    through Voilà.
+    """
+
+    stem: str          #: file name without ``.ipynb``
+    title_en: str
+    title_zh: str
+    description: str
+
+    @property
+    def filename(self) -> str:
+        return f"{self.stem}.ipynb"
+
+    def path(self, root: Path) -> Path:
+        return Path(root) / NOTEBOOK_DIR / self.filename
+
+
+APPS: tuple[App, ...] = (
+    App("playground", "Playground", "游乐场",
+        "the sine-regression panels of 7.2 and 7.7 as an app: sliders and plots, no code"),
+)
+
+
 def existing(root: Path) -> list[Notebook]:
     """The notebooks of :data:`NOTEBOOKS` that exist below ``root``, in order."""
     return [nb for nb in NOTEBOOKS if nb.path(root).exists()]
+
+
+def existing_with_apps(root: Path) -> list[Notebook | App]:
+    """What :func:`existing` gives, then the :data:`APPS` that exist: everything to execute."""
+    return [*existing(root), *(app for app in APPS if app.path(root).exists())]
 
 
 def by_stem(stem: str) -> Notebook:

@@ -33,7 +33,7 @@ from pathlib import Path
 import nbformat
 from nbformat.notebooknode import NotebookNode
 
-from chapter_utils.contents import BRANCH, NOTEBOOK_DIR, NOTEBOOKS, REPOSITORY, Notebook, existing
+from chapter_utils.contents import APPS, BRANCH, NOTEBOOK_DIR, NOTEBOOKS, REPOSITORY, Notebook, existing
 
 NAVIGATION_MARKER = "<!--NAVIGATION-->"
 CONTENTS_MARKER = "<!--CONTENTS-->"
@@ -137,6 +137,11 @@ def contents_table(root: Path, link_prefix: str = "") -> str:
             name = f"{nb.stem} *(planned)*"
         cells = [name] + [_text(value) for value in (nb.section, nb.title_en, nb.title_zh, nb.tweak or "—")]
         lines.append("| " + " | ".join(cells) + " |")
+    for app in APPS:
+        if app.path(Path(root)).exists():
+            lines += ["", f"**{app.title_en} · {app.title_zh}** — {app.description}: "
+                          f"[{app.filename}]({link_prefix}{app.filename}) · "
+                          f"[![Open the app in Binder]({BINDER_BADGE})]({voila_url(app.filename)})"]
     return "\n".join(lines)
 
 

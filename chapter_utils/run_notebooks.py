@@ -28,7 +28,7 @@ from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernel
 from traitlets import default
 
 from chapter_utils import generated_cells as navigation
-from chapter_utils.contents import NOTEBOOK_DIR, NOTEBOOKS, Notebook, by_stem, existing
+from chapter_utils.contents import APPS, NOTEBOOK_DIR, NOTEBOOKS, App, Notebook, existing_with_apps
 
 KERNEL_NAME = "python3"
 CELL_TIMEOUT = 600  # seconds, the same as pytest's --nbval-cell-timeout
@@ -99,18 +99,20 @@ def run_notebook(path: Path, root: Path, timeout: int = CELL_TIMEOUT) -> float:
     return elapsed
 
 
-def _selected(root: Path, stems: Sequence[str]) -> list[Notebook]:
-    present = existing(root)
+def _selected(root: Path, stems: Sequence[str]) -> list[Notebook | App]:
+    present = existing_with_apps(root)
     if not stems:
         return present
-    try:  # accept 04_meta_sgd_from_scratch, 04_meta_sgd_from_scratch.ipynb or notebooks/04_...ipynb
-        wanted = {by_stem(Path(stem).name.removesuffix(".ipynb")).stem for stem in stems}
-    except ValueError as error:
-        raise SystemExit(str(error)) from None
-    missing = wanted - {nb.stem for nb in present}
+    known = {item.stem for item in (*NOTEBOOKS, *APPS)}
+    # accept 04_meta_sgd_from_scratch, 04_meta_sgd_from_scratch.ipynb or notebooks/04_...ipynb
+    wanted = {Path(stem).name.removesuffix(".ipynb") for stem in stems}
+    unknown = wanted - known
+    if unknown:
+        raise SystemExit(f"{', '.join(sorted(unknown))}: not in chapter_utils.contents.NOTEBOOKS or APPS")
+    missing = wanted - {item.stem for item in present}
     if missing:
         raise SystemExit(f"not written yet: {', '.join(sorted(missing))} (no file in {NOTEBOOK_DIR}/)")
-    return [nb for nb in NOTEBOOKS if nb.stem in wanted and nb in present]
+    return [item for item in present if item.stem in wanted]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

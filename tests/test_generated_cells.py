@@ -15,7 +15,7 @@ import nbformat
 import pytest
 
 from chapter_utils import generated_cells as navigation
-from chapter_utils.contents import BRANCH, NOTEBOOK_DIR, NOTEBOOKS, REPOSITORY, by_stem
+from chapter_utils.contents import APPS, BRANCH, NOTEBOOK_DIR, NOTEBOOKS, REPOSITORY, by_stem
 from chapter_utils.generated_cells import (
     CONTENTS_MARKER, NAVIGATION_MARKER, README_END, README_START, SETUP_MARKER,
     contents_table, navigation_source, setup_source, update_all,
@@ -23,6 +23,8 @@ from chapter_utils.generated_cells import (
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_FILES = sorted((ROOT / NOTEBOOK_DIR).glob("*.ipynb"))
+#: The lessons: every notebook file but the Voilà apps, which carry no navigation or setup cells.
+LESSON_FILES = [p for p in NOTEBOOK_FILES if p.name not in {app.filename for app in APPS}]
 NAME = re.compile(r"^\d{2}_[a-z0-9]+(?:_[a-z0-9]+)*\.ipynb$")
 
 
@@ -160,7 +162,7 @@ def test_readme_table_lists_every_notebook():
         assert nb.stem in table and nb.section in table and nb.title_zh in table
 
 
-@pytest.mark.parametrize("path", NOTEBOOK_FILES, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", LESSON_FILES, ids=lambda p: p.name)
 def test_generated_cells_are_in_place(path):
     cells = _read(path).cells
     assert cells[1].source.startswith(NAVIGATION_MARKER) and cells[-1].source.startswith(NAVIGATION_MARKER)
@@ -197,7 +199,10 @@ def test_setup_cell_runs_outside_colab_without_importing_tensorflow():
 
 def test_every_notebook_file_is_listed_and_well_named():
     listed = {nb.filename for nb in NOTEBOOKS}
+    apps = {app.filename for app in APPS}
     for path in NOTEBOOK_FILES:
+        if path.name in apps:
+            continue
         assert NAME.match(path.name), f"{path.name} is not named NN_snake_case.ipynb"
         assert path.name in listed, f"{path.name} is missing from chapter_utils.contents.NOTEBOOKS"
 

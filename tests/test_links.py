@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import nbformat
 import pytest
 
-from chapter_utils.contents import BRANCH, NOTEBOOK_DIR, REPOSITORY
+from chapter_utils.contents import APPS, BRANCH, NOTEBOOK_DIR, REPOSITORY
 from chapter_utils.generated_cells import (
     BINDER_BADGE,
     COLAB_BADGE,
@@ -31,6 +31,8 @@ from chapter_utils.generated_cells import (
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_FILES = sorted((ROOT / NOTEBOOK_DIR).glob("*.ipynb"))
+#: The lessons: every notebook file but the Voilà apps, which carry no navigation or setup cells.
+LESSON_FILES = [p for p in NOTEBOOK_FILES if p.name not in {app.filename for app in APPS}]
 README = ROOT / "README.md"
 
 # [text](target), ![alt](target), [ref]: target, and HTML href= / src= attributes.
@@ -119,7 +121,7 @@ def test_every_link_leads_to_a_file_of_this_repository(name, folder, text):
         assert _inside_repository(resolved), f"{name}: link {target} leaves the repository"
 
 
-@pytest.mark.parametrize("path", NOTEBOOK_FILES, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", LESSON_FILES, ids=lambda p: p.name)
 def test_navigation_badges_open_the_notebook_itself(path):
     cells = [c.source for c in nbformat.read(path, as_version=4).cells
              if c.cell_type == "markdown" and c.source.startswith(NAVIGATION_MARKER)]
@@ -169,3 +171,12 @@ def test_links_finds_badges_references_and_html():
             '<a href="b.md">b</a> <img src="c.png">\n[ref]: d.md\n[t](e.md "title")')
     assert links(text) == ["https://mybinder.org/badge_logo.svg", "https://x.org/a", "a.md#part",
                            "b.md", "c.png", "d.md", "e.md"]
+
+
+@pytest.mark.parametrize("app", APPS, ids=lambda a: a.stem)
+def test_readme_and_index_open_each_app_through_voila(app):
+    if not app.path(ROOT).exists():
+        pytest.fail(f"{app.filename} is listed in APPS but not written")
+    index = "\n".join(c.source for c in nbformat.read(ROOT / NOTEBOOK_DIR / "00_index.ipynb", as_version=4).cells)
+    for name, text in [("README.md", (ROOT / "README.md").read_text(encoding="utf-8")), ("00_index", index)]:
+        assert voila_url(app.filename) in text, f"{name} has no Voilà badge for {app.filename}"

@@ -1,0 +1,89 @@
+"""Ready-made panels for few-shot sine regression (notebook 06, §7.7, and the Voilà playground).
+
+Each function returns a :class:`chapter_utils.widgets.HyperparameterPanel` that
+meta-trains a learner with the reader's settings at a *reduced budget* (so a
+retrain answers in seconds), then draws the held-out MSE against the number of
+adaptation steps beside a random initialisation, and one held-out wave fitted
+after 0 and 32 steps. Notebook 06 and ``notebooks/playground.ipynb`` both show
+:func:`reptile_panel`; keeping it here means they cannot drift apart.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+
+from chapter_utils import functional_mlp as fmlp
+from chapter_utils import plotting
+from chapter_utils import sine_benchmark as bench
+from chapter_utils.reptile import Reptile
+from chapter_utils.stats import format_ci
+from chapter_utils.tasks import SineTasks
+from chapter_utils.widgets import HyperparameterPanel, int_slider, log_slider
+
+#: Adaptation steps at which a panel scores its learner.
+PANEL_STEPS = (0, 1, 2, 4, 8, 16, 32)
+#: Held-out waves a panel scores on (fewer than the notebooks' 500: it must answer fast).
+PANEL_TASKS = 200
+
+
+@lru_cache(maxsize=None)
+def panel_held_out(shots: int) -> bench.HeldOut:
+    """The panels' held-out waves with ``shots`` support points, drawn once per ``shots``."""
+    return bench.held_out(PANEL_TASKS, shots=shots)
+
+
+@lru_cache(maxsize=None)
+def _random_init_mse(shots: int) -> dict[int, object]:
+    baseline = Reptile()
+    baseline.params = fmlp.init_params(baseline.hidden, 0)
+    return bench.mse_by_steps(baseline, panel_held_out(shots), steps=PANEL_STEPS)
+
+
+def draw_sine_result(model, data: bench.HeldOut, mse: dict, name: str):
+    """The panels' figure: held-out MSE against steps, and one wave after 0 and 32 steps."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
+    plotting.plot_mse_by_steps(axes[0], {name: mse, "random init": _random_init_mse(data.shots)},
+                               references={"predicting 0": float(bench.zero_mse(data).mean())},
+                               title=f"held-out MSE, K = {data.shots} ({len(data)} waves)")
+    x, y = data.x_support[0], data.y_support[0]
+    fits = {f"{name}, {s} steps": model.adapt(x, y, steps=s)(bench.GRID) for s in (0, 32)}
+    plotting.plot_sine_fits(axes[1], bench.GRID, data.y_grid[0], (x, y), fits,
+                            title="one held-out wave")
+    fig.tight_layout()
+    return fig
+
+
+def _summary(result) -> str:
+    mse = result[2]
+    return f"held-out MSE after 32 steps {format_ci(mse[32])} (before adapting {mse[0].mean():.2f})"
+
+
+def reptile_panel(iterations: int = 3000) -> HyperparameterPanel:
+    """Reptile on sine waves: ε, inner steps, inner learning rate, K, meta-iterations.
+
+    ``iterations`` is the budget the panel starts at (the library's default is
+    100 000; 3 000 answers in about a second once compiled).
+    """
+
+    def train(values, progress):
+        model = Reptile(epsilon=values["epsilon"], inner_steps=values["steps"],
+                        inner_lr=values["lr"])
+        model.fit(SineTasks(), iterations=values["iterations"], shots=values["k"], seed=0,
+                  progress=progress)
+        data = panel_held_out(values["k"])
+        return model, data, bench.mse_by_steps(model, data, steps=PANEL_STEPS)
+
+    controls = {
+        "epsilon": log_slider("ε (outer step)", 1.0, 0.01, 1.0),
+        "steps": int_slider("inner steps", 5, 1, 20),
+        "lr": log_slider("inner lr", 0.02, 0.001, 1.0),
+        "k": int_slider("K shots", 10, 2, 40),
+        "iterations": int_slider("meta-iterations", iterations, 250, 20_000, step=250),
+    }
+    zero = float(bench.zero_mse(panel_held_out(10)).mean())
+    return HyperparameterPanel(
+        controls, train, lambda result: draw_sine_result(*result, name="Reptile"),
+        summary=_summary, title="Reptile on sine waves (reduced budget)",
+        divergence_hint="try a smaller inner learning rate", max_loss=1e3,
+        baseline=(zero, "predicting 0"))
