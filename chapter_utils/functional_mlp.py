@@ -91,9 +91,16 @@ def mse(params: Params, x, y, activation: str = "relu"):
 
 
 def tile(params: Params, batch: int) -> list:
-    """Copy unbatched parameters ``batch`` times along a new leading task axis."""
+    """Copy unbatched parameters ``batch`` times along a new leading task axis.
+
+    Written with ``tf.broadcast_to``, not ``tf.tile``: on some CPUs a second
+    derivative through ``tf.tile`` in eager mode makes oneDNN print an error line
+    ("oneDNN supports DT_INT32 only on platforms with AVX-512") into the
+    notebook (notebook 02, §7.2.4).
+    """
     batch = check_positive_int(batch, "batch")
-    return [tf.tile(tf.convert_to_tensor(p)[None], [batch] + [1] * len(p.shape)) for p in params]
+    tensors = [tf.convert_to_tensor(p) for p in params]
+    return [tf.broadcast_to(t[None], [batch, *t.shape]) for t in tensors]
 
 
 def count(params: Params) -> int:
