@@ -5,7 +5,8 @@ meta-trains a learner with the reader's settings at a *reduced budget* (so a
 retrain answers in seconds), then draws the held-out MSE against the number of
 adaptation steps beside a random initialisation, and one held-out wave fitted
 after 0 and 32 steps. Notebook 06 and ``notebooks/playground.ipynb`` both show
-:func:`reptile_panel`; keeping it here means they cannot drift apart.
+:func:`reptile_panel`, notebook 02 and the playground :func:`meta_sgd_panel`;
+keeping them here means they cannot drift apart.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from functools import lru_cache
 from chapter_utils import functional_mlp as fmlp
 from chapter_utils import plotting
 from chapter_utils import sine_benchmark as bench
+from chapter_utils.meta_sgd import MetaSGD
 from chapter_utils.reptile import Reptile
 from chapter_utils.stats import format_ci
 from chapter_utils.tasks import SineTasks
@@ -86,4 +88,61 @@ def reptile_panel(iterations: int = 3000) -> HyperparameterPanel:
         controls, train, lambda result: draw_sine_result(*result, name="Reptile"),
         summary=_summary, title="Reptile on sine waves (reduced budget)",
         divergence_hint="try a smaller inner learning rate", max_loss=1e3,
+        baseline=(zero, "predicting 0"))
+
+
+def meta_sgd_panel(iterations: int = 1000) -> HyperparameterPanel:
+    """Meta-SGD on sine waves (notebook 02, §7.2): β, initial α, K, inner steps, meta-iterations.
+
+    Runs without XLA, so a new K or step count does not wait for the compiler;
+    the figure shows the meta-training curve and two held-out waves (a middling
+    and the largest) before and after the inner steps the learner trained with —
+    Meta-SGD's learned α is tuned for exactly that many steps.
+    """
+
+    def train(values, progress):
+        learner = MetaSGD(meta_lr=values["beta"], inner_lr=values["alpha"],
+                          inner_steps=values["steps"], jit_compile=False)
+        learner.fit(SineTasks(), iterations=values["iterations"], shots=values["shots"], seed=0,
+                    progress=progress)
+        data = panel_held_out(values["shots"])
+        return learner, data, bench.mse_by_steps(learner, data, steps=(0, learner.inner_steps))
+
+    def draw(result):
+        import matplotlib.pyplot as plt
+
+        learner, data, _ = result
+        zero = float(bench.zero_mse(data).mean())
+        fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+        plotting.plot_curves(axes[0], {"Meta-SGD": learner.losses}, window=50,
+                             references={"predicting 0": zero},
+                             ylabel="query MSE after adapting", title="meta-training")
+        axes[0].set_yscale("log")
+        order = sorted(range(len(data)), key=lambda i: data.tasks[i].amplitude)
+        steps = learner.inner_steps
+        for ax, i in zip(axes[1:], (order[len(order) // 2], order[-1])):   # a middling, the largest
+            x, y = data.x_support[i], data.y_support[i]
+            fits = {f"Meta-SGD, {s} step{'s' * (s != 1)}": learner.adapt(x, y, steps=s)(bench.GRID)
+                    for s in (0, steps)}
+            plotting.plot_sine_fits(ax, bench.GRID, data.y_grid[i], (x, y), fits,
+                                    title=f"held-out wave, A = {data.tasks[i].amplitude:.2f}")
+        fig.tight_layout()
+        return fig
+
+    def summary(result):
+        learner, data, mse = result
+        return (f"held-out MSE with K = {data.shots} after {learner.inner_steps} step(s): "
+                f"{format_ci(mse[learner.inner_steps])} (before adapting {mse[0].mean():.2f})")
+
+    controls = {
+        "beta": log_slider("β (meta rate)", 0.005, 1e-4, 1.0),
+        "alpha": log_slider("initial α", 0.01, 1e-3, 1.0),
+        "shots": int_slider("K shots", 10, 1, 20),
+        "steps": int_slider("inner steps", 1, 1, 3),
+        "iterations": int_slider("meta-iterations", iterations, 250, 2000, step=250),
+    }
+    zero = float(bench.zero_mse(panel_held_out(10)).mean())
+    return HyperparameterPanel(
+        controls, train, draw, summary=summary, title="Meta-SGD on few-shot sine regression",
+        divergence_hint="try a smaller β or initial α, or fewer inner steps", max_loss=1e3,
         baseline=(zero, "predicting 0"))
