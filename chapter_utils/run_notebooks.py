@@ -16,7 +16,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 import time
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -47,7 +49,22 @@ class _CurrentPythonKernels(KernelSpecManager):
 
 
 class _CurrentPythonKernelManager(AsyncKernelManager):
-    """nbclient's default kernel manager, starting ``python3`` kernels with this interpreter."""
+    """nbclient's default kernel manager, starting ``python3`` kernels with this interpreter.
+
+    The kernel talks over Unix sockets (``ipc``), not TCP ports: picking five free
+    ports is racy when other kernels (a JupyterLab under test, say) start at the
+    same moment, and a lost race left a run waiting for a reply that never came.
+    """
+
+    @default("transport")
+    def _transport_default(self) -> str:
+        return "ipc"
+
+    @default("ip")
+    def _ip_default(self) -> str:
+        # For ipc the "ip" is the sockets' path prefix; absolute, because the
+        # kernel runs in the notebook's folder and the client does not.
+        return os.path.join(tempfile.gettempdir(), f"nbkernel-{uuid.uuid4().hex}")
 
     @default("kernel_spec_manager")
     def _kernel_spec_manager_default(self) -> KernelSpecManager:
