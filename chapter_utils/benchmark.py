@@ -9,6 +9,11 @@ Sections (all by default):
   Reptile (one task, as printed) and of :class:`chapter_utils.reptile.Reptile`
   (a batch of 10 tasks), measured in one run; then the default
   ``Reptile().fit(SineTasks())`` — its wall time and held-out MSE.
+* ``meta_sgd`` — notebook 02 (7.2): milliseconds per meta-iteration of Meta-SGD,
+  MAML and their first-order forms (40-40 network, 25 tasks, one inner step, K = 10).
+* ``comparison`` — notebook 07: the four methods at their full default budgets,
+  one learner per K; writes ``notebooks/data/comparison_full_budget.json``, which
+  notebook 07 shows (takes several minutes).
 * ``notebooks`` — wall time of executing each existing notebook top to bottom
   (a copy; the committed files are not touched).
 
@@ -86,6 +91,32 @@ def bench_reptile(repeats: int = 3) -> dict[str, float]:
     return results
 
 
+def bench_meta_sgd(repeats: int = 3) -> dict[str, float]:
+    """Notebook 02: seconds → ms per meta-iteration, the issue's throughput configuration."""
+    from .maml import MAML
+    from .meta_sgd import MetaSGD, time_meta_iteration
+
+    config = dict(hidden=(40, 40), meta_batch=25, inner_steps=1)
+    results = {}
+    for cls in (MetaSGD, MAML):
+        for first_order in (False, True):
+            name = cls.LABELS[first_order]
+            seconds = time_meta_iteration(cls, repeats=repeats, first_order=first_order, **config)
+            results[f"{name}: ms per meta-iteration (40-40, 25 tasks, 1 step, K = 10)"] = 1000 * seconds
+    return results
+
+
+def bench_comparison() -> dict[str, float]:
+    """Notebook 07 at full budget: train, score, save the results file."""
+    from . import comparison
+
+    result = comparison.compare(train_per_shots=True, budget=1.0)
+    path = comparison.save(result, command="python -m chapter_utils.benchmark comparison")
+    print(f"wrote {path.relative_to(ROOT)}")
+    return {f"{name}, K = {k}: held-out MSE after {r.steps} step(s)": float(r.mse[k].mean())
+            for name, r in result.results.items() for k in result.shots}
+
+
 def bench_notebooks(stems: Sequence[str] = ()) -> dict[str, float]:
     """Seconds to execute each existing notebook (or ``stems``) top to bottom; nothing is saved."""
     from .contents import existing
@@ -95,7 +126,8 @@ def bench_notebooks(stems: Sequence[str] = ()) -> dict[str, float]:
             for nb in existing(ROOT) if not stems or nb.stem in stems}
 
 
-SECTIONS = {"scratch": bench_scratch, "reptile": bench_reptile, "notebooks": bench_notebooks}
+SECTIONS = {"scratch": bench_scratch, "reptile": bench_reptile, "meta_sgd": bench_meta_sgd,
+            "comparison": bench_comparison, "notebooks": bench_notebooks}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

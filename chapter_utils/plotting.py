@@ -116,25 +116,32 @@ def plot_coordinates(ax, values: np.ndarray, groups: Sequence[str], *,
 def plot_mse_by_steps(ax, curves: Mapping[str, Mapping[int, np.ndarray]], *,
                       references: Optional[Mapping[str, float]] = None,
                       xlabel: str = "inner steps on the K support points",
-                      title: str = "", log: bool = True) -> "object":
+                      title: str = "", log: bool = True, robust: bool = False) -> "object":
     """Held-out MSE against the number of adaptation steps, one line per method:
     ``curves[name][steps]`` holds the per-task MSEs (as from
-    :func:`chapter_utils.sine_benchmark.mse_by_steps`); the band is the 95%
-    interval. Dashed lines for ``references`` (e.g. predicting zero).
-    Used by notebooks 06 and 07 and the playground."""
+    :func:`chapter_utils.sine_benchmark.mse_by_steps`); the line is the mean and
+    the band its 95% interval — or, with ``robust``, the median and the middle
+    half of the tasks (a blown-up task counts as +∞), for learners whose
+    predictions diverge on some tasks. Dashed lines for ``references`` (e.g.
+    predicting zero). Used by notebooks 06 and 07 and the playground."""
     for i, (name, by_steps) in enumerate(curves.items()):
         steps = sorted(by_steps)
-        stats = np.array([mean_ci(by_steps[s]) for s in steps])
+        if robust:
+            q = np.array([np.quantile(np.where(np.isfinite(by_steps[s]), by_steps[s], np.inf),
+                                      [0.5, 0.25, 0.75]) for s in steps])
+            middle, low, high = q[:, 0], q[:, 1], q[:, 2]
+        else:
+            stats = np.array([mean_ci(by_steps[s]) for s in steps])
+            middle, low, high = stats[:, 0], stats[:, 0] - stats[:, 1], stats[:, 0] + stats[:, 1]
         c = colour(name, i)
-        ax.plot(steps, stats[:, 0], "o-", color=c, label=name, markersize=3, linewidth=1.8)
-        ax.fill_between(steps, stats[:, 0] - stats[:, 1], stats[:, 0] + stats[:, 1],
-                        color=c, alpha=0.2, linewidth=0)
+        ax.plot(steps, middle, "o-", color=c, label=name, markersize=3, linewidth=1.8)
+        ax.fill_between(steps, low, high, color=c, alpha=0.2, linewidth=0)
     for j, (label, y) in enumerate((references or {}).items()):
         ax.axhline(y, color="black", linestyle=("--", ":", "-.")[j % 3], linewidth=1, label=label)
     if log:
         ax.set_yscale("log")
     ax.set_xlabel(xlabel)
-    ax.set_ylabel("held-out MSE")
+    ax.set_ylabel("held-out MSE (median, middle half)" if robust else "held-out MSE")
     if title:
         ax.set_title(title)
     ax.legend(frameon=False, fontsize="small")
