@@ -1,10 +1,15 @@
-"""Fixtures for the browser tests: a throw-away JupyterLab server and Debian's Chromium.
+"""Fixtures for the browser tests: throw-away JupyterLab and Voilà servers, and Debian's Chromium.
 
-The server runs on 127.0.0.1 at a free port with a random token, serving a
+Each server runs on 127.0.0.1 at a free port with a random token, serving a
 *copy* of ``notebooks/`` (the committed notebooks are never touched), with its
-own settings, workspaces, runtime, config and data folders in a temporary
-directory. It is started through ``binder/start``, so the kernels run with
-Binder's environment (one thread for BLAS and TensorFlow). Chromium is driven
+own runtime, config and data folders (and, for JupyterLab, settings and
+workspaces) in a temporary directory. It is started through ``binder/start``,
+so the kernels run with Binder's environment (one thread for BLAS and
+TensorFlow) and this interpreter. Its kernels talk over Unix sockets, not TCP
+ports: choosing free ports races with kernels other processes start at the same
+moment, and a lost race leaves a client waiting for replies that never come. The Voilà server is a Jupyter server with
+Voilà's server extension, which is what the apps' Binder badges open
+(``?urlpath=voila/render/…``). Chromium is driven
 with Playwright; Playwright's own browser download does not work offline, so
 Debian's ``/usr/bin/chromium`` (packages ``chromium`` and ``chromium-driver``)
 is launched instead. A missing Playwright or Chromium fails the tests with a
@@ -24,6 +29,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -52,7 +58,7 @@ LAB_SETTINGS = {
         {"fetchNews": "false", "checkForUpdates": False},
 }
 
-#: ``(notebook, what, seconds, training seconds, target)`` of every Train click, for the summary.
+#: ``(notebook or app, what, seconds, training seconds, target)`` of every Train click, for the summary.
 LATENCIES: list[tuple[str, str, float, float, float]] = []
 
 
@@ -62,14 +68,26 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _not_to_copy(folder: str, names: list[str]) -> set[str]:
+    """Checkpoints, caches, and whatever is not a file or folder (a running kernel's IPC sockets)."""
+    skip = set(shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__")(folder, names))
+    return skip | {name for name in names
+                   if not (Path(folder, name).is_file() or Path(folder, name).is_dir())}
+
+
 @dataclass
-class LabServer:
-    """A JupyterLab server serving a copy of ``notebooks/`` from a scratch folder ``base``."""
+class JupyterServer:
+    """A Jupyter server serving a copy of ``notebooks/`` from a scratch folder ``base``.
+
+    Subclasses say which application runs (:class:`LabServer`, :class:`VoilaServer`).
+    """
 
     base: Path
     port: int = field(default_factory=_free_port)
     token: str = field(default_factory=lambda: secrets.token_hex(16))
     process: subprocess.Popen | None = None
+    sockets: Path | None = None  #: folder of the kernels' Unix sockets (short: paths are limited)
+    name = "Jupyter"  #: for messages
 
     @property
     def root(self) -> Path:
@@ -83,35 +101,31 @@ class LabServer:
     def log(self) -> Path:
         return self.base / "server.log"
 
-    def notebook_url(self, filename: str) -> str:
-        return f"{self.url}/lab/tree/{filename}?reset&token={self.token}"
+    def kernel_socket(self, kernel_id: str) -> str:
+        """The WebSocket URL of kernel ``kernel_id``'s channels (Jupyter server's kernel API)."""
+        return f"ws://127.0.0.1:{self.port}/api/kernels/{kernel_id}/channels?token={self.token}"
 
     def log_tail(self, lines: int = 40) -> str:
         if not self.log.exists():
             return "(no server log)"
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
 
+    def _application(self) -> list[str]:
+        """``python -m`` arguments: the application and its own options."""
+        raise NotImplementedError
+
     def _prepare(self) -> list[str]:
-        shutil.copytree(ROOT / NOTEBOOK_DIR, self.root,
-                        ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
-        settings = self.base / "settings"
-        for name, values in LAB_SETTINGS.items():
-            path = settings / name
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps(values), encoding="utf-8")
-        for name in ("workspaces", "runtime", "config", "data", "ipython"):
+        shutil.copytree(ROOT / NOTEBOOK_DIR, self.root, ignore=_not_to_copy)
+        for name in ("runtime", "config", "data", "ipython"):
             (self.base / name).mkdir()
-        command = ["bash", str(ROOT / "binder" / "start"), sys.executable, "-m", "jupyterlab",
+        self.sockets = Path(tempfile.mkdtemp(prefix="cu-kernels-"))
+        command = ["bash", str(ROOT / "binder" / "start"), sys.executable, "-m",
+                   *self._application(),
                    "--no-browser", "--ServerApp.open_browser=False",
                    "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={self.port}",
                    "--ServerApp.port_retries=0", f"--IdentityProvider.token={self.token}",
                    f"--ServerApp.root_dir={self.root}",
-                   f"--LabApp.user_settings_dir={settings}",
-                   f"--LabApp.workspaces_dir={self.base / 'workspaces'}",
-                   "--LabApp.expose_app_in_browser=True",
-                   "--LabApp.news_url=None",
-                   "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-                   "--LabApp.extension_manager=readonly"]
+                   "--KernelManager.transport=ipc", f"--KernelManager.ip={self.sockets / 'kernel'}"]
         if hasattr(os, "geteuid") and os.geteuid() == 0:
             command.append("--allow-root")
         return command
@@ -140,13 +154,13 @@ class LabServer:
         deadline = time.monotonic() + SERVER_START_TIMEOUT
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"JupyterLab exited with status {self.process.returncode}:\n"
+                raise RuntimeError(f"{self.name} exited with status {self.process.returncode}:\n"
                                    f"{self.log_tail()}")
             if self._api("GET", "/api/status") is not None:
                 return
             time.sleep(0.5)
         self.stop()
-        raise RuntimeError(f"JupyterLab did not answer within {SERVER_START_TIMEOUT} s:\n"
+        raise RuntimeError(f"{self.name} did not answer within {SERVER_START_TIMEOUT} s:\n"
                            f"{self.log_tail()}")
 
     def _api(self, method: str, path: str) -> dict | None:
@@ -161,6 +175,13 @@ class LabServer:
 
     def stop(self) -> None:
         """Shut the server (and its kernels) down; kill its process group if it lingers."""
+        try:
+            self._stop()
+        finally:
+            if self.sockets is not None:
+                shutil.rmtree(self.sockets, ignore_errors=True)
+
+    def _stop(self) -> None:
         if self.process is None or self.process.poll() is not None:
             return
         self._api("POST", "/api/shutdown")  # stops every kernel, then the server
@@ -178,6 +199,46 @@ class LabServer:
                 self.process.wait(timeout=SERVER_STOP_TIMEOUT)
             except subprocess.TimeoutExpired:
                 continue
+
+
+class LabServer(JupyterServer):
+    """JupyterLab, with its own settings (:data:`LAB_SETTINGS`) and workspaces."""
+
+    name = "JupyterLab"
+
+    def notebook_url(self, filename: str) -> str:
+        return f"{self.url}/lab/tree/{filename}?reset&token={self.token}"
+
+    def _application(self) -> list[str]:
+        settings = self.base / "settings"
+        for name, values in LAB_SETTINGS.items():
+            path = settings / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(values), encoding="utf-8")
+        (self.base / "workspaces").mkdir()
+        return ["jupyterlab",
+                f"--LabApp.user_settings_dir={settings}",
+                f"--LabApp.workspaces_dir={self.base / 'workspaces'}",
+                "--LabApp.expose_app_in_browser=True",
+                "--LabApp.news_url=None",
+                "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+                "--LabApp.extension_manager=readonly"]
+
+
+class VoilaServer(JupyterServer):
+    """A Jupyter server with Voilà's server extension: what a Binder badge's ``?urlpath=voila/render/…`` opens.
+
+    Voilà runs as it does for a reader (its default configuration: no code,
+    tracebacks and stderr hidden); what went wrong is in :meth:`log_tail`.
+    """
+
+    name = "Voilà"
+
+    def app_url(self, filename: str) -> str:
+        return f"{self.url}/voila/render/{filename}?token={self.token}"
+
+    def _application(self) -> list[str]:
+        return ["jupyter_server", "--ServerApp.jpserver_extensions=voila.server_extension=True"]
 
 
 def _require_playwright():
@@ -209,16 +270,26 @@ def chromium():
     playwright.stop()
 
 
-@pytest.fixture(scope="session")
-def lab(tmp_path_factory):
-    """A running JupyterLab server over a copy of ``notebooks/``; shut down at the end."""
-    server = LabServer(tmp_path_factory.mktemp("lab"))
+def _serve(server: JupyterServer):
     try:
         server.start()
     except RuntimeError as error:
+        server.stop()
         pytest.fail(str(error), pytrace=False)
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory):
+    """A running JupyterLab server over a copy of ``notebooks/``; shut down at the end."""
+    yield from _serve(LabServer(tmp_path_factory.mktemp("lab")))
+
+
+@pytest.fixture(scope="session")
+def voila(tmp_path_factory):
+    """A running Jupyter server with Voilà over a copy of ``notebooks/``; shut down at the end."""
+    yield from _serve(VoilaServer(tmp_path_factory.mktemp("voila")))
 
 
 @pytest.fixture
@@ -235,7 +306,7 @@ def page(chromium):
 
 @pytest.fixture(scope="session")
 def latency_log() -> list[tuple[str, str, float, float, float]]:
-    """Where the tests record ``(notebook, what, seconds, training seconds, target)``."""
+    """Where the tests record ``(notebook or app, what, seconds, training seconds, target)``."""
     return LATENCIES
 
 
@@ -249,11 +320,11 @@ def pytest_terminal_summary(terminalreporter):
     if not LATENCIES:
         return
     terminalreporter.section("panel latency: Train click to new figure (browser)")
-    terminalreporter.write_line(f"{'notebook':28s} {'setting':30s} {'click→figure':>12s} "
+    terminalreporter.write_line(f"{'notebook or app':28s} {'setting':36s} {'click→figure':>12s} "
                                 f"{'of it training':>14s}")
     for notebook, what, seconds, training, target in LATENCIES:
         flag = "" if seconds <= target else f"  over the {target:g} s target"
-        terminalreporter.write_line(f"{notebook:28s} {what:30s} {seconds:10.2f} s "
+        terminalreporter.write_line(f"{notebook:28s} {what:36s} {seconds:10.2f} s "
                                     f"{training:12.2f} s{flag}")
     terminalreporter.write_line("(measured on a shared machine: pessimistic; figures are in "
                                 f"{ARTIFACTS.relative_to(ROOT)}/)")

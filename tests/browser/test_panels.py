@@ -1,34 +1,54 @@
-"""The notebooks' widget panels work in a real browser: JupyterLab in Debian's Chromium.
+"""The widget panels work in a real browser: lessons in JupyterLab, apps in Voilà, in Debian's Chromium.
 
-For each notebook in :data:`SPECS` the test opens a copy of it in JupyterLab,
+Lessons (:data:`SPECS`): the test opens a copy of the notebook in JupyterLab,
 clears the stored outputs, runs every cell and checks that no cell and no widget
-callback produced an error. Then, for each panel on the page (found by the CSS
+callback produced an error.
+
+Apps (:data:`APP_SPECS`, the notebooks in :data:`chapter_utils.contents.APPS`):
+the test opens the app through Voilà at ``/voila/render/<app>.ipynb``, as its
+Binder badge does; Voilà executes the notebook while the page loads. It checks
+that the page shows no error output and no code: every code cell is rendered
+without an input area, no editor or prompt is in the page, and no line of the
+notebook's code appears in the page's visible text.
+
+Then, the same way in both, for each panel on the page (found by the CSS
 classes :class:`chapter_utils.widgets.HyperparameterPanel` gives its parts), it
 types each new slider value into the slider's readout (or picks a dropdown
-option), checks that the kernel received it, presses **Train**, and checks that the figure was redrawn — exactly
-one figure, a new image — and that the status line says "Done". Last, it pushes
-one setting to where training diverges and checks that the panel says
-"Diverged …" in plain words, with no traceback anywhere. The time from the Train
-click to the new image is printed at the end of the run (target: about a second;
-reported, not asserted — timings on a shared machine are not pass/fail).
+option), checks that the readout shows it and that the kernel received it,
+presses **Train**, and checks that the figure was redrawn — exactly one figure,
+a new image — and that the status line says "Done". Next it pushes one setting
+to where training diverges and checks that the panel says "Diverged …" in plain
+words, with no traceback anywhere; last, it puts that setting back and checks
+that Train works again. The time from the Train click to the new image is
+printed at the end of the run (reported, not asserted — timings on a shared
+machine are not pass/fail).
 
-Adding a notebook with a panel is one entry in :data:`SPECS`;
+What the kernel holds (control values, number of runs, last message; which
+Python it runs) is asked over the Jupyter server's kernel WebSocket, as a
+second client of the page's kernel: neither a reader nor Voilà's page can run
+code, so this connection only reads, and only the test uses it.
+
+Adding a notebook with a panel is one entry in :data:`SPECS` (an app: in
+:data:`APP_SPECS`, one :class:`PanelSpec` per panel, in page order);
 ``test_every_notebook_with_a_panel_has_a_spec`` fails until it is there.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import os
 import re
+import sys
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Union
 
 import nbformat
 import pytest
 
-from chapter_utils.contents import NOTEBOOK_DIR, by_stem
+from chapter_utils.contents import APPS, NOTEBOOK_DIR, App, by_stem
 from chapter_utils.widgets import control_css_class
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,31 +71,174 @@ class PanelSpec:
 
 @dataclass(frozen=True)
 class NotebookSpec:
-    """One notebook and its displayed panels, in the order they appear on the page."""
+    """One lesson notebook and its displayed panels, in the order they appear on the page."""
 
     stem: str
     panels: tuple[PanelSpec, ...]
     run_all_timeout: float = 600.0            #: seconds for "Run All" on a cold kernel
 
 
+@dataclass(frozen=True)
+class AppSpec:
+    """One app of :data:`chapter_utils.contents.APPS` and its panels, in page order."""
+
+    stem: str
+    panels: tuple[PanelSpec, ...]
+    load_timeout: float = 600.0               #: seconds for Voilà to execute it as the page loads
+
+
+# The ready-made sine-regression panels of chapter_utils.sine_panels, shown by a lesson (as
+# `panel`) and by the playground app; sine regression's target is 3 s from click to figure.
+#: :func:`chapter_utils.sine_panels.reptile_panel` (notebook 06, the playground).
+REPTILE_SINE = PanelSpec(
+    "panel", moves=(("epsilon", 0.5), ("steps", 3), ("lr", 0.05), ("k", 5), ("iterations", 1000)),
+    diverge=(("lr", 1.0),), latency_target=3.0)
+#: :func:`chapter_utils.sine_panels.meta_sgd_panel` (notebook 02, the playground).
+META_SGD_SINE = PanelSpec(
+    "panel", moves=(("beta", 0.02), ("alpha", 0.03), ("shots", 5), ("steps", 2), ("iterations", 500)),
+    diverge=(("beta", 1.0),), latency_target=3.0)
+
 SPECS: tuple[NotebookSpec, ...] = (
+    NotebookSpec("01_meta_sgd_idea", (
+        PanelSpec("panel", moves=(("alpha1", 0.5), ("alpha2", -0.5), ("beta", 0.1), ("steps", 3)),
+                  diverge=(("beta", 1.0),), latency_target=1.0),
+    )),
+    NotebookSpec("02_meta_sgd_supervised", (META_SGD_SINE,)),
     # 04 also builds `stress`, a second panel it never displays (its check cell trains it).
     NotebookSpec("04_meta_sgd_from_scratch", (
         PanelSpec("panel",
                   moves=(("alpha", 1.0), ("beta", 1.0), ("steps", 3), ("shots", 5), ("tasks", 32)),
                   diverge=(("beta", 100.0),), latency_target=1.0),
     )),
-    NotebookSpec("06_reptile_sine_regression", (
-        PanelSpec("panel",
-                  moves=(("epsilon", 0.5), ("steps", 3), ("lr", 0.05), ("k", 5), ("iterations", 1000)),
-                  diverge=(("lr", 1.0),), latency_target=3.0),
+    NotebookSpec("05_reptile_idea", (
+        PanelSpec("panel", moves=(("epsilon", 1.0), ("steps", 20), ("lr", 0.1), ("tasks", 12),
+                                  ("mode", "serial")),
+                  diverge=(("mode", "serial"), ("lr", 3.0)), latency_target=1.0),
     )),
+    NotebookSpec("06_reptile_sine_regression", (REPTILE_SINE,)),
+)
+
+APP_SPECS: tuple[AppSpec, ...] = (
+    AppSpec("playground", (replace(META_SGD_SINE, variable="meta_sgd"),
+                           replace(REPTILE_SINE, variable="reptile"))),
 )
 
 TRAIN_TIMEOUT = 120_000  # ms: one Train click, on a loaded machine
+PANELS_SHOWN_TIMEOUT = 120.0  # seconds from the end of a Voilà page's execution to its panels drawn
 
-# --- JavaScript run in the page --------------------------------------------------------------
-# The notebook widget whose document is ``path`` (JupyterLab exposes itself as window.jupyterapp).
+# --- JavaScript run in the page: the kernel, over the Jupyter server's WebSocket API ---------
+# The kernel protocol's messages as JSON text frames (no subprotocol asked for); binary frames
+# carry messages with buffers (widget data), which nothing here needs.
+_NEW_ID = "() => Math.random().toString(16).slice(2) + Date.now().toString(16)"
+
+# Run ``code`` in the kernel as a second client and return what it printed (and its error).
+_EXECUTE = f"""async ([url, code]) => {{
+  const socket = new WebSocket(url);
+  await new Promise((resolve, reject) => {{
+    socket.onopen = resolve;
+    socket.onerror = () => reject(new Error('cannot connect to the kernel at ' + url.split('?')[0]));
+  }});
+  const id = ({_NEW_ID})();
+  const request = {{
+    header: {{msg_id: id, msg_type: 'execute_request', username: 'browser-test', session: id,
+              date: new Date().toISOString(), version: '5.3'}},
+    parent_header: {{}}, metadata: {{}}, channel: 'shell', buffers: [],
+    content: {{code, silent: false, store_history: false, user_expressions: {{}},
+               allow_stdin: false, stop_on_error: false}},
+  }};
+  return await new Promise((resolve, reject) => {{
+    let out = '', error = null;
+    const timer = setTimeout(() => {{ socket.close(); reject(new Error('no answer from the kernel')); }}, 60000);
+    socket.onmessage = (event) => {{
+      if (typeof event.data !== 'string') return;
+      const msg = JSON.parse(event.data);
+      if (!msg.parent_header || msg.parent_header.msg_id !== id) return;
+      const type = msg.header.msg_type;
+      if (type === 'stream' && msg.content.name === 'stdout') out += msg.content.text;
+      if (type === 'error') error = msg.content.ename + ': ' + msg.content.evalue;
+      if (type === 'status' && msg.content.execution_state === 'idle') {{
+        clearTimeout(timer); socket.close(); resolve({{out, error}});
+      }}
+    }};
+    socket.send(JSON.stringify(request));
+  }});
+}}"""
+
+# Record every error the kernel publishes, whatever caused it: cells, widget callbacks, our queries.
+_MONITOR = """async (url) => {
+  window.__cu = Object.assign(window.__cu || {}, {errors: []});
+  const socket = new WebSocket(url);
+  await new Promise((resolve, reject) => {
+    socket.onopen = resolve;
+    socket.onerror = () => reject(new Error('cannot connect to the kernel at ' + url.split('?')[0]));
+  });
+  socket.onmessage = (event) => {
+    if (typeof event.data !== 'string') return;
+    const msg = JSON.parse(event.data);
+    const type = msg.header.msg_type;
+    if (type === 'error') {
+      window.__cu.errors.push(msg.content.ename + ': ' + msg.content.evalue);
+    } else if (type === 'stream' && msg.content.name === 'stderr' && /Traceback/.test(msg.content.text)) {
+      window.__cu.errors.push(msg.content.text);
+    }
+  };
+  window.__cu.monitor = socket;
+}"""
+
+# --- JavaScript run in the page: a panel (the same in JupyterLab and Voilà) -----------------
+# Before a Train click: note the current image; time the click, the run (the Train button is
+# disabled while it trains) and the first new image.
+_WATCH = """(index) => {
+  const panel = document.querySelectorAll('.cu-panel')[index];
+  const output = panel.querySelector('.cu-panel-output');
+  const button = panel.querySelector('.cu-panel-train');
+  const image = output.querySelector('img');
+  const watch = {oldSrc: image ? image.src : null, clickAt: null, imageAt: null, busy: false};
+  window.__cu = window.__cu || {};
+  window.__cu.watch = watch;
+  button.addEventListener('click', () => { watch.clickAt = performance.now(); }, {capture: true, once: true});
+  const seen = () => {
+    if (watch.clickAt === null) return;
+    if (button.disabled) watch.busy = true;
+    const image = output.querySelector('img');
+    if (watch.imageAt === null && image && image.src !== watch.oldSrc) watch.imageAt = performance.now();
+  };
+  watch.observer = new MutationObserver(seen);
+  watch.observer.observe(panel, {subtree: true, childList: true, attributes: true, characterData: true});
+}"""
+
+# The run a Train click started has finished. The panel disables Train, trains, enables it again,
+# and then (success) draws and writes "Done …" — or (divergence) writes the message before
+# enabling Train. So: Train was disabled since the click, is enabled again, and the status is final.
+_FINISHED = """(index) => {
+  const panel = document.querySelectorAll('.cu-panel')[index];
+  const status = panel.querySelector('.cu-panel-status').textContent.trim();
+  const button = panel.querySelector('.cu-panel-train');
+  const watch = window.__cu.watch;
+  const settled = watch.busy && !button.disabled && button.textContent.trim() === 'Train';
+  if (/^(Diverged|Could not)/.test(status)) return settled;
+  return settled && watch.imageAt !== null && status.startsWith('Done');
+}"""
+
+_PANEL_STATE = """(index) => {
+  const panel = document.querySelectorAll('.cu-panel')[index];
+  const output = panel.querySelector('.cu-panel-output');
+  const watch = window.__cu.watch || {};
+  if (watch.observer) watch.observer.disconnect();
+  return {
+    status: panel.querySelector('.cu-panel-status').textContent.trim(),
+    button: panel.querySelector('.cu-panel-train').textContent.trim(),
+    outputs: output.querySelectorAll('.jp-OutputArea-child').length,
+    images: [...output.querySelectorAll('img')].map(img => img.src.length),
+    stderr: output.querySelectorAll('[data-mime-type="application/vnd.jupyter.stderr"]').length,
+    text: output.textContent.trim(),
+    latency: (watch.imageAt != null && watch.clickAt != null) ? (watch.imageAt - watch.clickAt) / 1000 : null,
+    oldSrc: watch.oldSrc ? watch.oldSrc.length : null,
+  };
+}"""
+
+# --- JavaScript run in the page: JupyterLab (exposes itself as window.jupyterapp) ------------
+# The notebook widget whose document is ``path``.
 _FIND = """(path) => {
   for (const w of window.jupyterapp.shell.widgets('main')) {
     if (w.context && w.context.path === path && w.content && w.content.model) return w;
@@ -83,27 +246,13 @@ _FIND = """(path) => {
   return null;
 }"""
 
-# Record every error the kernel reports, from any request: cells, widget callbacks, our queries.
-_LISTEN = f"""async (path) => {{
-  const w = ({_FIND})(path);
-  await w.context.ready;
-  await w.sessionContext.ready;
-  window.__cu = {{errors: [], runAll: 'not started'}};
-  w.sessionContext.iopubMessage.connect((_, msg) => {{
-    const type = msg.header.msg_type;
-    if (type === 'error') {{
-      window.__cu.errors.push(msg.content.ename + ': ' + msg.content.evalue);
-    }} else if (type === 'stream' && msg.content.name === 'stderr' && /Traceback/.test(msg.content.text)) {{
-      window.__cu.errors.push(msg.content.text);
-    }}
-  }});
-}}"""
-
 _KERNEL_IDLE = f"""(path) => {{
   const w = ({_FIND})(path);
   const kernel = w && w.sessionContext.session && w.sessionContext.session.kernel;
   return !!kernel && kernel.status === 'idle' && kernel.connectionStatus === 'connected';
 }}"""
+
+_KERNEL_ID = f"(path) => ({_FIND})(path).sessionContext.session.kernel.id"
 
 # Fired, not awaited: the command's promise settles when every cell has run.
 _RUN_ALL = """() => {
@@ -150,90 +299,63 @@ _PROBLEMS = f"""(path) => {{
   return problems.concat(window.__cu.errors.map(e => 'kernel: ' + e.slice(0, 400)));
 }}"""
 
-_EXECUTE = f"""async ([path, code]) => {{
-  const kernel = ({_FIND})(path).sessionContext.session.kernel;
-  const future = kernel.requestExecute({{code, silent: false, store_history: false}});
-  let out = '', error = null;
-  future.onIOPub = (msg) => {{
-    if (msg.header.msg_type === 'stream') out += msg.content.text;
-    if (msg.header.msg_type === 'error') error = msg.content.ename + ': ' + msg.content.evalue;
-  }};
-  await future.done;
-  return {{out, error}};
-}}"""
+# --- JavaScript run in the page: Voilà ------------------------------------------------------
+# Voilà streams the page while it executes the notebook, then removes its "Executing n of m" spinner.
+_VOILA_EXECUTED = """() => document.readyState === 'complete' && !document.getElementById('loading')
+  && !!document.getElementById('rendered_cells')"""
 
-# Before a Train click: note the current image, time the click and the first new image.
-_WATCH = """(index) => {
-  const panel = document.querySelectorAll('.cu-panel')[index];
-  const output = panel.querySelector('.cu-panel-output');
-  const image = output.querySelector('img');
-  const watch = {oldSrc: image ? image.src : null, clickAt: null, imageAt: null};
-  window.__cu.watch = watch;
-  panel.querySelector('.cu-panel-train').addEventListener(
-    'click', () => { watch.clickAt = performance.now(); }, {capture: true, once: true});
-  const seen = () => {
-    const now = performance.now(), image = output.querySelector('img');
-    if (watch.imageAt === null && watch.clickAt !== null && image && image.src !== watch.oldSrc)
-      watch.imageAt = now;
-  };
-  watch.observer = new MutationObserver(seen);
-  watch.observer.observe(output, {subtree: true, childList: true, attributes: true});
+_VOILA_PANELS_SHOWN = """(count) => {
+  const panels = document.querySelectorAll('.cu-panel');
+  return panels.length >= count
+    && [...panels].every(p => p.querySelector('.cu-panel-status').textContent.trim() !== '');
 }"""
 
-# The run a Train click started has finished: its last message has arrived and the kernel is idle.
-_FINISHED = f"""([path, index]) => {{
-  const panel = document.querySelectorAll('.cu-panel')[index];
-  const status = panel.querySelector('.cu-panel-status').textContent.trim();
-  const button = panel.querySelector('.cu-panel-train');
-  const kernel = ({_FIND})(path).sessionContext.session.kernel;
-  const settled = !button.disabled && kernel.status === 'idle';
-  if (/^(Diverged|Could not)/.test(status)) return settled;
-  return settled && window.__cu.watch.imageAt !== null && status.startsWith('Done');
-}}"""
+# What a reader sees that is an error: Voilà shows any error (and, after start-up, stderr) as a
+# stderr output; with its default settings a failed cell reads "There was an error when executing cell".
+_VOILA_PROBLEMS = """() => {
+  const problems = [];
+  for (const node of document.querySelectorAll('.jp-OutputArea-output')) {
+    const text = node.textContent;
+    if (node.getAttribute('data-mime-type') === 'application/vnd.jupyter.stderr'
+        || /Traceback|There was an error when executing cell|Cell execution timed out|Error displaying widget|Error rendering/.test(text))
+      problems.push('shown: ' + text.slice(0, 400));
+  }
+  return problems.concat(((window.__cu || {}).errors || []).map(e => 'kernel: ' + e.slice(0, 400)));
+}"""
 
-_PANEL_STATE = """(index) => {
-  const panel = document.querySelectorAll('.cu-panel')[index];
-  const output = panel.querySelector('.cu-panel-output');
-  const watch = window.__cu.watch || {};
-  if (watch.observer) watch.observer.disconnect();
+# Code a reader could see: code cells with an input area, editors, prompts; and the visible text.
+_VOILA_CODE = """() => {
+  const cells = [...document.querySelectorAll('.jp-CodeCell')];
   return {
-    status: panel.querySelector('.cu-panel-status').textContent.trim(),
-    button: panel.querySelector('.cu-panel-train').textContent.trim(),
-    outputs: output.querySelectorAll('.jp-OutputArea-child').length,
-    images: [...output.querySelectorAll('img')].map(img => img.src.length),
-    stderr: output.querySelectorAll('[data-mime-type="application/vnd.jupyter.stderr"]').length,
-    text: output.textContent.trim(),
-    latency: (watch.imageAt != null && watch.clickAt != null) ? (watch.imageAt - watch.clickAt) / 1000 : null,
-    oldSrc: watch.oldSrc ? watch.oldSrc.length : null,
+    codeCells: cells.length,
+    withInput: cells.filter(c => !c.classList.contains('jp-mod-noInput')
+                                 || c.querySelector('.jp-InputArea, .jp-InputPrompt')).length,
+    editors: document.querySelectorAll('.jp-InputPrompt, .jp-Editor, .cm-editor, .CodeMirror').length,
+    text: document.body.innerText,
   };
 }"""
 
 
-class LabNotebook:
-    """A notebook open in JupyterLab, driven through the page and its kernel."""
+class PanelPage:
+    """A page that shows panels, with a second connection to its kernel to read what it holds."""
 
-    def __init__(self, page, lab, filename: str):
-        self.page, self.lab, self.path = page, lab, filename
+    #: name in the latency table, and prefix of the screenshots' file names
+    label: str
+    slug: str
 
-    def open(self) -> None:
-        self.page.goto(self.lab.notebook_url(self.path))
-        self.page.wait_for_function("() => window.jupyterapp !== undefined", timeout=120_000)
-        self.page.wait_for_function(f"({_FIND})({json.dumps(self.path)}) !== null", timeout=120_000)
-        self.page.evaluate(_LISTEN, self.path)
-        self.page.wait_for_function(_KERNEL_IDLE, arg=self.path, timeout=120_000)
+    def __init__(self, page, server):
+        self.page, self.server = page, server
+        self.kernel_id: str | None = None
 
-    def run_all(self, timeout: float) -> None:
-        self.page.evaluate(_RUN_ALL)
-        self.page.wait_for_function(_ALL_RAN, arg=self.path, timeout=timeout * 1000, polling=250)
-        outcome = self.page.evaluate("() => window.__cu.runAll")
-        assert outcome == "true", f"Run All did not succeed ({outcome}): {self.problems()}"
-
-    def problems(self) -> list[str]:
-        return self.page.evaluate(_PROBLEMS, self.path)
+    def _connect(self, kernel_id: str) -> None:
+        """Start recording the kernel's errors (see :data:`_MONITOR`); later :meth:`kernel` calls use it."""
+        self.kernel_id = kernel_id
+        self.page.evaluate(_MONITOR, self.server.kernel_socket(kernel_id))
 
     def kernel(self, code: str) -> str:
-        """Run ``code`` in the notebook's kernel (not in a cell) and return what it printed."""
-        result = self.page.evaluate(_EXECUTE, [self.path, code])
+        """Run ``code`` in the page's kernel (not in a cell) and return what it printed."""
+        assert self.kernel_id is not None, "not connected to the page's kernel"
+        result = self.page.evaluate(_EXECUTE, [self.server.kernel_socket(self.kernel_id), code])
         assert result["error"] is None, f"{code!r} failed in the kernel: {result['error']}"
         return result["out"]
 
@@ -244,13 +366,98 @@ class LabNotebook:
                 f"'runs': {variable}.runs, 'message': {variable}.last_message}}))")
         return json.loads(self.kernel(code))
 
+    def check_kernel_python(self) -> None:
+        """The kernel runs this interpreter and imports this checkout's ``chapter_utils``."""
+        executable, package = self.kernel(
+            "print(__import__('sys').executable); print(__import__('chapter_utils').__file__)").splitlines()
+        assert os.path.realpath(executable) == os.path.realpath(sys.executable), (
+            f"the kernel runs {executable}, the tests {sys.executable}")
+        assert Path(package).resolve().is_relative_to(ROOT), f"the kernel imports {package}"
+
+    def problems(self) -> list[str]:
+        raise NotImplementedError
+
+
+class LabNotebook(PanelPage):
+    """A notebook open in JupyterLab: opened, run with Run All, checked for errors."""
+
+    def __init__(self, page, lab, stem: str):
+        super().__init__(page, lab)
+        self.path = by_stem(stem).filename
+        self.label = self.slug = stem
+
+    def open(self) -> None:
+        self.page.goto(self.server.notebook_url(self.path))
+        self.page.wait_for_function("() => window.jupyterapp !== undefined", timeout=120_000)
+        self.page.wait_for_function(f"({_FIND})({json.dumps(self.path)}) !== null", timeout=120_000)
+        self.page.wait_for_function(_KERNEL_IDLE, arg=self.path, timeout=120_000)
+        self._connect(self.page.evaluate(_KERNEL_ID, self.path))
+
+    def run_all(self, timeout: float) -> None:
+        self.page.evaluate(_RUN_ALL)
+        self.page.wait_for_function(_ALL_RAN, arg=self.path, timeout=timeout * 1000, polling=250)
+        outcome = self.page.evaluate("() => window.__cu.runAll")
+        assert outcome == "true", f"Run All did not succeed ({outcome}): {self.problems()}"
+
+    def problems(self) -> list[str]:
+        return self.page.evaluate(_PROBLEMS, self.path)
+
+
+class VoilaApp(PanelPage):
+    """An app opened through Voilà, which executes the notebook while the page loads."""
+
+    def __init__(self, page, voila, app: App):
+        super().__init__(page, voila)
+        self.app = app
+        self.label, self.slug = f"{app.stem} (Voilà)", f"{app.stem}-voila"
+
+    def open(self, timeout: float, panels: int) -> None:
+        """Load the page, wait for Voilà to execute the notebook (without errors) and draw ``panels`` panels."""
+        self.page.goto(self.server.app_url(self.app.filename), wait_until="commit")
+        self._wait(_VOILA_EXECUTED, None, timeout, f"execute {self.app.filename} within {timeout:g} s")
+        problems = self.problems()
+        assert not problems, (f"errors when Voilà executed {self.app.filename}: {problems}\n"
+                              f"server log:\n{self.server.log_tail()}")
+        self._wait(_VOILA_PANELS_SHOWN, panels, PANELS_SHOWN_TIMEOUT, f"show {panels} panel(s)")
+        config = json.loads(self.page.locator("#jupyter-config-data").text_content())
+        self._connect(config["kernelId"])
+
+    def _wait(self, condition: str, arg, seconds: float, what: str) -> None:
+        try:
+            self.page.wait_for_function(condition, arg=arg, timeout=seconds * 1000, polling=250)
+        except Exception as error:  # Playwright's TimeoutError; the page says more than it does
+            text = self.page.evaluate("() => document.body ? document.body.innerText : ''")
+            raise AssertionError(f"Voilà did not {what}: {error}\npage: {text[:1500]}\n"
+                                 f"problems: {self.problems()}\nserver log:\n"
+                                 f"{self.server.log_tail()}") from None
+
+    def problems(self) -> list[str]:
+        return self.page.evaluate(_VOILA_PROBLEMS)
+
+    def check_no_code(self) -> None:
+        """No code cell shows an input area, no editor or prompt is drawn, no line of code is visible."""
+        cells = nbformat.read(self.server.root / self.app.filename, as_version=4).cells  # as served
+        code = [cell.source for cell in cells if cell.cell_type == "code"]
+        shown = self.page.evaluate(_VOILA_CODE)
+        assert shown["codeCells"] == len(code), (
+            f"the page has {shown['codeCells']} code cells, the notebook {len(code)}")
+        assert shown["withInput"] == 0 and shown["editors"] == 0, f"code is shown: {shown}"
+        heading = next(cell.source.splitlines()[0].lstrip("# ") for cell in cells
+                       if cell.cell_type == "markdown")
+        assert heading in shown["text"], f"the page does not show the notebook's title {heading!r}"
+        lines = [line.strip() for source in code for line in source.splitlines()
+                 if re.search(r"[(=]|^\s*(import|from)\s", line)]
+        assert lines, "no line of code to look for"
+        visible = [line for line in lines if line in shown["text"]]
+        assert not visible, f"the page shows code: {visible}"
+
 
 class PanelDriver:
     """One displayed panel: set its sliders, press Train, read what it shows."""
 
-    def __init__(self, notebook: LabNotebook, index: int, spec: PanelSpec):
-        self.notebook, self.index, self.spec = notebook, index, spec
-        self.page = notebook.page
+    def __init__(self, document: PanelPage, index: int, spec: PanelSpec):
+        self.document, self.index, self.spec = document, index, spec
+        self.page = document.page
         self.locator = self.page.locator(".cu-panel").nth(index)
 
     def control(self, key: str):
@@ -259,15 +466,16 @@ class PanelDriver:
         return control
 
     def set_value(self, key: str, value: Value) -> None:
-        """Set a control as a reader can, and check that the kernel received the new value.
+        """Set a control as a reader can, and check that the page and the kernel show the new value.
 
         A slider: type ``value`` into its readout and press Enter (a log slider's
-        readout shows and takes the value itself, not its exponent). A dropdown:
-        pick the option labelled ``value``. Toggle buttons: click the one labelled ``value``.
+        readout shows and takes the value itself, not its exponent); the readout
+        must then show it. A dropdown: pick the option labelled ``value``. Toggle
+        buttons: click the one labelled ``value``.
         """
         control = self.control(key)
-        if control.locator(".widget-readout").count():
-            readout = control.locator(".widget-readout")
+        readout = control.locator(".widget-readout")
+        if readout.count():
             readout.fill(str(value))
             readout.press("Enter")
         elif control.locator("select").count():
@@ -278,19 +486,23 @@ class PanelDriver:
             raise AssertionError(f"do not know how to set {key!r}: {control.inner_html()[:300]}")
         state = {}
         for _ in range(50):  # the change travels to the kernel as a widget message
-            state = self.notebook.panel_state(self.spec.variable)
+            state = self.document.panel_state(self.spec.variable)
             if _same(state, key, value):
-                return
+                break
             self.page.wait_for_timeout(100)
-        raise AssertionError(f"{self.spec.variable}.controls[{key!r}] is {state['values'][key]!r} "
-                             f"in the kernel after setting it to {value!r} in the page")
+        else:
+            raise AssertionError(f"{self.spec.variable}.controls[{key!r}] is {state['values'][key]!r} "
+                                 f"in the kernel after setting it to {value!r} in the page")
+        if readout.count():
+            shown = readout.text_content().strip()
+            assert re.fullmatch(r"-?[0-9.]+(e[-+]?[0-9]+)?", shown) and math.isclose(
+                float(shown), float(value), rel_tol=5e-3), f"{key}'s readout shows {shown!r}, not {value!r}"
 
     def train(self) -> dict:
         """Click Train (a real mouse click) and wait for the run to finish; return the panel state."""
         self.page.evaluate(_WATCH, self.index)
         self.locator.locator(".cu-panel-train").click()
-        self.page.wait_for_function(_FINISHED, arg=[self.notebook.path, self.index],
-                                    timeout=TRAIN_TIMEOUT, polling=20)
+        self.page.wait_for_function(_FINISHED, arg=self.index, timeout=TRAIN_TIMEOUT, polling=20)
         return self.page.evaluate(_PANEL_STATE, self.index)
 
 
@@ -316,52 +528,84 @@ def _check_success(state: dict, what: str) -> None:
     assert state["latency"] is not None, f"{what}: the figure was not redrawn"
 
 
-@pytest.mark.browser
-@pytest.mark.parametrize("spec", SPECS, ids=lambda spec: spec.stem)
-def test_panels_respond_in_the_browser(spec, page, lab, artifacts, latency_log):
-    notebook = LabNotebook(page, lab, by_stem(spec.stem).filename)
+@contextlib.contextmanager
+def _evidence_on_failure(document: PanelPage, artifacts: Path):
+    """On failure: a screenshot of the page, its uncaught JavaScript errors, the server's log."""
     try:
-        notebook.open()
-        notebook.run_all(spec.run_all_timeout)
-        assert notebook.problems() == [], "errors after Run All"
-        shown = page.locator(".cu-panel").count()
-        assert shown == len(spec.panels), (
-            f"{spec.stem} shows {shown} panels; SPECS describes {len(spec.panels)}")
-        for index, panel_spec in enumerate(spec.panels):
-            _exercise_panel(notebook, PanelDriver(notebook, index, panel_spec), spec.stem,
-                            artifacts, latency_log)
-        assert notebook.problems() == [], "errors after using the panels"
+        yield
     except BaseException:
-        page.screenshot(path=str(artifacts / f"{spec.stem}-failure.png"), full_page=True)
-        if page.console_errors:
-            print("page errors:", *page.console_errors, sep="\n  ")
+        document.page.screenshot(path=str(artifacts / f"{document.slug}-failure.png"), full_page=True)
+        if document.page.console_errors:
+            print("page errors:", *document.page.console_errors, sep="\n  ")
+        print(f"{document.server.name} log:\n{document.server.log_tail()}")
         raise
 
 
-def _exercise_panel(notebook: LabNotebook, panel: PanelDriver, stem: str, artifacts: Path,
+@pytest.mark.browser
+@pytest.mark.parametrize("spec", SPECS, ids=lambda spec: spec.stem)
+def test_panels_respond_in_the_browser(spec, page, lab, artifacts, latency_log):
+    notebook = LabNotebook(page, lab, spec.stem)
+    with _evidence_on_failure(notebook, artifacts):
+        notebook.open()
+        notebook.run_all(spec.run_all_timeout)
+        assert notebook.problems() == [], "errors after Run All"
+        notebook.check_kernel_python()
+        _exercise_panels(notebook, spec.panels, artifacts, latency_log)
+        assert notebook.problems() == [], "errors after using the panels"
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("spec", APP_SPECS, ids=lambda spec: spec.stem)
+def test_app_panels_respond_in_voila(spec, page, voila, artifacts, latency_log):
+    app = VoilaApp(page, voila, _app(spec.stem))
+    with _evidence_on_failure(app, artifacts):
+        app.open(spec.load_timeout, len(spec.panels))
+        assert app.problems() == [], "errors when Voilà executed the app"
+        app.check_no_code()
+        app.check_kernel_python()
+        page.screenshot(path=str(artifacts / f"{app.slug}.png"))
+        _exercise_panels(app, spec.panels, artifacts, latency_log)
+        assert app.problems() == [], "errors after using the panels"
+        assert page.console_errors == [], "uncaught JavaScript errors in the app's page"
+
+
+def _exercise_panels(document: PanelPage, panels: tuple[PanelSpec, ...], artifacts: Path,
+                     latency_log: list) -> None:
+    shown = document.page.locator(".cu-panel").count()
+    assert shown == len(panels), f"{document.label} shows {shown} panels; its spec describes {len(panels)}"
+    for index, spec in enumerate(panels):
+        _exercise_panel(document, PanelDriver(document, index, spec), artifacts, latency_log)
+
+
+def _exercise_panel(document: PanelPage, panel: PanelDriver, artifacts: Path,
                     latency_log: list) -> None:
     spec, name = panel.spec, panel.spec.variable
-    start = notebook.panel_state(name)
+    start = document.panel_state(name)
     assert start["message"].startswith("Done"), f"{name} did not train at its defaults: {start}"
-    defaults = {key: _current(start, key) for key, _ in spec.moves}
+    defaults = {key: _current(start, key) for key, _ in spec.moves + spec.diverge}
     runs = start["runs"]
-    for number, (key, value) in enumerate(spec.moves, 1):
-        panel.set_value(key, value)
+
+    def train_and_record(what: str) -> dict:
+        nonlocal runs
         state = panel.train()
-        what = f"{name}: {key} = {value}"
         _check_success(state, what)
-        after = notebook.panel_state(name)
+        after = document.panel_state(name)
         assert after["runs"] == runs + 1, f"{what}: one click should train once, not {after['runs'] - runs}"
         runs = after["runs"]
         training = float(re.match(r"Done in ([0-9.]+) s", state["status"]).group(1))
-        latency_log.append((stem, what, state["latency"], training, spec.latency_target))
-        print(f"{stem} {what}: new figure {state['latency']:.2f} s after the click "
+        latency_log.append((document.label, what, state["latency"], training, spec.latency_target))
+        print(f"{document.label} {what}: new figure {state['latency']:.2f} s after the click "
               f"(training {training:.2f} s)")
         if state["latency"] > spec.latency_target:
-            warnings.warn(f"{stem} {what}: {state['latency']:.2f} s from click to figure, "
+            warnings.warn(f"{document.label} {what}: {state['latency']:.2f} s from click to figure, "
                           f"target {spec.latency_target} s", stacklevel=1)
+        return state
+
+    for number, (key, value) in enumerate(spec.moves, 1):
+        panel.set_value(key, value)
+        train_and_record(f"{name}: {key} = {value}")
         if number == len(spec.moves):  # the figure and the sliders that made it
-            panel.locator.screenshot(path=str(artifacts / f"{stem}-{name}.png"))
+            panel.locator.screenshot(path=str(artifacts / f"{document.slug}-{name}.png"))
         panel.set_value(key, defaults[key])  # back to the default, so each move is measured alone
 
     for key, value in spec.diverge:
@@ -371,22 +615,65 @@ def _exercise_panel(notebook: LabNotebook, panel: PanelDriver, stem: str, artifa
     assert "Traceback" not in state["status"] + state["text"]
     assert state["images"] == [] and state["stderr"] == 0, f"{name}: the diverged run left {state}"
     assert state["text"] == state["status"], "the output shows the same plain sentence as the status"
-    assert notebook.panel_state(name)["message"] == state["status"]
-    panel.locator.screenshot(path=str(artifacts / f"{stem}-{name}-diverged.png"))
+    assert document.panel_state(name)["message"] == state["status"]
+    panel.locator.screenshot(path=str(artifacts / f"{document.slug}-{name}-diverged.png"))
+
+    for key, _ in spec.diverge:  # a reader who backs off gets a working panel again
+        panel.set_value(key, defaults[key])
+    train_and_record(f"{name}: defaults after diverging")
 
 
-def _builds_a_panel(path: Path) -> bool:
-    cells = nbformat.read(path, as_version=4).cells
-    return any(cell.cell_type == "code" and "HyperparameterPanel(" in cell.source for cell in cells)
+# --- which notebooks need a spec (not browser tests: they only read the notebooks) ----------
+def _app(stem: str) -> App:
+    for app in APPS:
+        if app.stem == stem:
+            return app
+    raise ValueError(f"{stem!r} is not in chapter_utils.contents.APPS")
+
+
+_WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+_WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+
+
+def _panels_displayed(notebook) -> int:
+    """How many panels the notebook's stored outputs display (0 if it was saved without widget state)."""
+    state = notebook.metadata.get("widgets", {}).get(_WIDGET_STATE, {}).get("state", {})
+    panels = {model_id for model_id, model in state.items()
+              if "cu-panel" in model.get("state", {}).get("_dom_classes", [])}
+    return sum(output.get("data", {}).get(_WIDGET_VIEW, {}).get("model_id") in panels
+               for cell in notebook.cells if cell.cell_type == "code"
+               for output in cell.get("outputs", []))
+
+
+def _builds_a_panel(notebook) -> bool:
+    """Whether a code cell builds a panel: ``HyperparameterPanel(...)`` or a ``…_panel(...)`` factory."""
+    return any(cell.cell_type == "code" and re.search(r"\bHyperparameterPanel\(|\w_panel\(", cell.source)
+               for cell in notebook.cells)
 
 
 def test_every_notebook_with_a_panel_has_a_spec():
-    """Not a browser test: it only reads the notebooks, so it runs under -m 'not browser' too."""
-    specified = {spec.stem for spec in SPECS}
-    with_panel = {path.stem for path in sorted((ROOT / NOTEBOOK_DIR).glob("*.ipynb"))
-                  if _builds_a_panel(path)}
-    assert with_panel, "no notebook builds a HyperparameterPanel: is the search broken?"
-    missing = with_panel - specified
-    assert not missing, f"add these notebooks to SPECS in {Path(__file__).name}: {sorted(missing)}"
-    for stem in specified:
-        assert (ROOT / NOTEBOOK_DIR / by_stem(stem).filename).is_file(), f"SPECS lists unwritten {stem}"
+    """Lessons with a panel are in SPECS, apps with a panel in APP_SPECS, each with as many
+    :class:`PanelSpec` as the notebook's stored outputs display panels."""
+    apps = {app.stem for app in APPS}
+    specs = {spec.stem: spec for spec in SPECS}
+    app_specs = {spec.stem: spec for spec in APP_SPECS}
+    assert not apps & set(specs), f"apps belong in APP_SPECS, not SPECS: {sorted(apps & set(specs))}"
+    assert set(app_specs) <= apps, f"APP_SPECS lists what is not in APPS: {sorted(set(app_specs) - apps)}"
+    displayed = {}
+    for path in sorted((ROOT / NOTEBOOK_DIR).glob("*.ipynb")):
+        notebook = nbformat.read(path, as_version=4)
+        if _builds_a_panel(notebook) or _panels_displayed(notebook):
+            displayed[path.stem] = _panels_displayed(notebook)
+    assert displayed.keys() & apps and displayed.keys() - apps, (
+        f"expected lessons and apps with panels, found {sorted(displayed)}: is the search broken?")
+    missing = sorted(set(displayed) - apps - set(specs))
+    assert not missing, f"add these notebooks to SPECS in {Path(__file__).name}: {missing}"
+    missing = sorted(set(displayed) & apps - set(app_specs))
+    assert not missing, f"add these apps to APP_SPECS in {Path(__file__).name}: {missing}"
+    for stem, spec in {**specs, **app_specs}.items():
+        filename = (_app(stem) if stem in apps else by_stem(stem)).filename
+        assert (ROOT / NOTEBOOK_DIR / filename).is_file(), f"a spec lists unwritten {filename}"
+        if displayed.get(stem):
+            assert displayed[stem] == len(spec.panels), (
+                f"{filename}'s stored outputs display {displayed[stem]} panels; "
+                f"its spec describes {len(spec.panels)}")
