@@ -494,7 +494,8 @@ class PanelDriver:
             raise AssertionError(f"{self.spec.variable}.controls[{key!r}] is {state['values'][key]!r} "
                                  f"in the kernel after setting it to {value!r} in the page")
         if readout.count():
-            shown = readout.text_content().strip()
+            # ipywidgets formats negatives with the typographic minus sign (U+2212)
+            shown = readout.text_content().strip().replace("\u2212", "-")
             assert re.fullmatch(r"-?[0-9.]+(e[-+]?[0-9]+)?", shown) and math.isclose(
                 float(shown), float(value), rel_tol=5e-3), f"{key}'s readout shows {shown!r}, not {value!r}"
 
