@@ -16,7 +16,8 @@ Small modules, each named after what it holds:
   :mod:`chapter_utils.reptile_chapter` — the chapter's 7.7 code in TF2, unchanged.
 * :mod:`chapter_utils.sine_benchmark` — the held-out sine benchmark;
   :mod:`chapter_utils.sine_panels` — the sine panels of notebook 06 and the playground;
-  :mod:`chapter_utils.comparison` — the four methods side by side (notebook 07).
+  :mod:`chapter_utils.comparison` — the four methods side by side (notebook 07);
+  :mod:`chapter_utils.checks` — the argument checks the learners share.
 * :mod:`chapter_utils.gradcheck` — finite differences to check every gradient.
 * :mod:`chapter_utils.stats` — means with 95% intervals, running means.
 * :mod:`chapter_utils.plotting` — figures the notebooks share.

@@ -31,12 +31,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from functools import lru_cache
-from numbers import Real
 from typing import Any, ClassVar
 
 import numpy as np
 
 from chapter_utils import functional_mlp as fmlp
+from chapter_utils.checks import check_positive_float, check_steps, check_support, check_support_sets
 from chapter_utils.environment import import_tensorflow
 from chapter_utils.tasks import SineTasks, check_positive_int
 
@@ -153,45 +153,6 @@ def unflatten(vector: np.ndarray, like: Sequence) -> list[np.ndarray]:
     return [piece.reshape(np.shape(a)) for piece, a in zip(pieces, like)]
 
 
-# -- argument checks --------------------------------------------------------------------
-def _positive_float(value: object, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, Real) or not np.isfinite(value) \
-            or value <= 0:
-        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
-    return float(value)
-
-
-def _non_negative_int(value: object, name: str) -> int:
-    if isinstance(value, (bool, float)) or not isinstance(value, (int, np.integer)) or value < 0:
-        raise ValueError(f"{name} must be an integer ≥ 0, got {value!r}")
-    return int(value)
-
-
-def _support_set(x: object, y: object) -> tuple[np.ndarray, np.ndarray]:
-    """One task's support set as two finite 1-D arrays of the same, non-zero length."""
-    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    if x.ndim != 1 or y.ndim != 1:
-        raise ValueError(f"x and y must be 1-D arrays, got shapes {x.shape} and {y.shape}")
-    if x.size != y.size:
-        raise ValueError(f"x and y must have the same length, got {x.size} and {y.size}")
-    if x.size == 0:
-        raise ValueError("the support set is empty: adapting needs at least one point")
-    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
-        raise ValueError("x and y must be finite")
-    return x, y
-
-
-def _support_sets(x: object, y: object) -> tuple[np.ndarray, np.ndarray]:
-    """Support sets of T tasks: two finite ``(T, K)`` arrays, T, K ≥ 1."""
-    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    if x.ndim != 2 or x.shape != y.shape or 0 in x.shape:
-        raise ValueError(f"support sets must be two arrays of the same shape (T, K), T, K ≥ 1; "
-                         f"got {x.shape} and {y.shape}")
-    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
-        raise ValueError("support sets must be finite")
-    return x, y
-
-
 class MetaSGD:
     """Meta-SGD for few-shot regression with a 1-D input and output (notebook 02, §7.2).
 
@@ -239,7 +200,7 @@ class MetaSGD:
         for key in ("meta_batch", "inner_steps", "query", "iterations"):
             hp[key] = check_positive_int(hp[key], key)
         for key in ("inner_lr", "meta_lr"):
-            hp[key] = _positive_float(hp[key], key)
+            hp[key] = check_positive_float(hp[key], key)
         for key in ("first_order", "jit_compile", "anneal"):
             if not isinstance(hp[key], bool):
                 raise ValueError(f"{key} must be True or False, got {hp[key]!r}")
@@ -383,11 +344,11 @@ class MetaSGD:
         (≥ 0). Returns ``(len(steps), T, Q)``; the meta-parameters are not
         changed. Used by :func:`chapter_utils.sine_benchmark.predictions`.
         """
-        x_support, y_support = _support_sets(x_support, y_support)
+        x_support, y_support = check_support_sets(x_support, y_support)
         x_query = np.asarray(x_query, dtype=float)
         if x_query.ndim != 1 or x_query.size == 0 or not np.all(np.isfinite(x_query)):
             raise ValueError(f"x_query must be a non-empty finite 1-D array, got shape {x_query.shape}")
-        steps = [_non_negative_int(s, "every step count") for s in np.atleast_1d(steps)]
+        steps = [check_steps(s, "every step count") for s in np.atleast_1d(steps)]
         if not steps:
             raise ValueError("steps must not be empty")
         grid = self._tensor(np.broadcast_to(x_query[None, :, None],
@@ -403,8 +364,8 @@ class MetaSGD:
         ``steps=None`` means the ``inner_steps`` used in meta-training. The
         meta-parameters are not changed.
         """
-        x, y = _support_set(x, y)
-        steps = self.inner_steps if steps is None else _non_negative_int(steps, "steps")
+        x, y = check_support(x, y)
+        steps = self.inner_steps if steps is None else check_steps(steps, "steps")
         [(_, params)] = list(self._adapted(x[None], y[None], [steps]))
         params = [p[0].numpy() for p in params]
         activation = self.activation
@@ -428,8 +389,8 @@ class MetaSGD:
         the learned ones. Returns ``(loss, dθ, dα)``; exactly what one outer step
         of :meth:`fit` follows (before Adam), second order unless ``first_order``.
         """
-        x_support, y_support = _support_sets(x_support, y_support)
-        x_query, y_query = _support_sets(x_query, y_query)
+        x_support, y_support = check_support_sets(x_support, y_support)
+        x_query, y_query = check_support_sets(x_query, y_query)
         if x_query.shape[0] != x_support.shape[0]:
             raise ValueError(f"support and query sets must cover the same tasks, got "
                              f"{x_support.shape[0]} and {x_query.shape[0]}")

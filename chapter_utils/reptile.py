@@ -19,15 +19,14 @@ function, so Python is entered once per chunk, not once per SGD step.
 """
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from numbers import Integral, Real
 
 import numpy as np
 
 from chapter_utils import functional_mlp as fmlp
+from chapter_utils.checks import check_positive_float, check_steps, check_query, check_support, check_support_sets
 from chapter_utils.environment import import_tensorflow
 from chapter_utils.tasks import SineTasks, as_generator, check_positive_int
 
@@ -38,34 +37,6 @@ Progress = Callable[[int, int, float], None]
 
 #: Meta-iterations run by one compiled call (and between two progress reports).
 CHUNK = 250
-
-
-def check_support(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """A support set as two equal-length, non-empty, finite 1-D float arrays (``ValueError`` otherwise)."""
-    x = np.asarray(x, dtype=float)
-    y = np.asarray(y, dtype=float)
-    if x.ndim != 1 or y.ndim != 1:
-        raise ValueError(f"x and y must be 1-D arrays, got shapes {x.shape} and {y.shape}")
-    if x.size == 0:
-        raise ValueError("the support set is empty: give at least one (x, y) point")
-    if x.shape != y.shape:
-        raise ValueError(f"x and y must have the same length, got {x.size} and {y.size}")
-    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
-        raise ValueError("x and y must be finite")
-    return x, y
-
-
-def check_steps(steps: object) -> int:
-    """A number of inner steps: an integer ≥ 0 (``ValueError`` otherwise)."""
-    if isinstance(steps, bool) or not isinstance(steps, Integral) or steps < 0:
-        raise ValueError(f"steps must be an integer ≥ 0, got {steps!r}")
-    return int(steps)
-
-
-def _check_positive(value: object, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, Real) or not (0 < value < math.inf):
-        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
-    return float(value)
 
 
 @lru_cache(maxsize=None)
@@ -153,9 +124,9 @@ class Reptile:
         fmlp.layer_sizes(self.hidden)
         fmlp.activation_fn(self.activation)
         self.inner_steps = check_steps(self.inner_steps)
-        self.inner_lr = _check_positive(self.inner_lr, "inner_lr")
+        self.inner_lr = check_positive_float(self.inner_lr, "inner_lr")
         self.meta_batch = check_positive_int(self.meta_batch, "meta_batch")
-        self.epsilon = _check_positive(self.epsilon, "epsilon")
+        self.epsilon = check_positive_float(self.epsilon, "epsilon")
         self.iterations = check_positive_int(self.iterations, "iterations")
         self.eval_steps = check_steps(self.eval_steps)
 
@@ -213,12 +184,8 @@ class Reptile:
         :func:`chapter_utils.sine_benchmark.predictions`.
         """
         params = self._require_fit()
-        xs, ys = np.asarray(x_support, dtype=float), np.asarray(y_support, dtype=float)
-        if xs.ndim != 2 or xs.shape != ys.shape or xs.shape[1] == 0:
-            raise ValueError(f"support sets must be two (T, K) arrays with K ≥ 1, got {xs.shape}, {ys.shape}")
-        xq = np.asarray(x_query, dtype=float)
-        if xq.ndim != 1:
-            raise ValueError(f"x_query must be 1-D, got shape {xq.shape}")
+        xs, ys = check_support_sets(x_support, y_support)
+        xq = check_query(x_query)
         wanted = [check_steps(s) for s in steps]
         _, adapt_batch, forward = _compiled(self.activation)
         t = xs.shape[0]

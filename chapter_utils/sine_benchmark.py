@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from chapter_utils.tasks import RngLike, SineTask, SineTasks, as_generator, check_positive_int
+from chapter_utils.tasks import SineTask, SineTasks, as_generator, check_positive_int
 
 #: Where the error is measured: 100 evenly spaced points of [−5, 5].
 GRID = np.linspace(-5.0, 5.0, 100)
