@@ -32,6 +32,22 @@ def format_ci(values: np.ndarray, digits: int = 3) -> str:
     return f"{mean:.{digits}f} ± {half:.{digits}f}"
 
 
+def clearly_below(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether the 95% interval of ``a``'s mean lies entirely below ``b``'s.
+
+    The test every notebook's check cells use for "this beats that" on
+    per-task scores (lower is better: losses, MSEs).
+    """
+    (ma, ha), (mb, hb) = mean_ci(a), mean_ci(b)
+    return ma + ha < mb - hb
+
+
+def clearly_above(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether the 95% interval of ``a``'s mean lies entirely above ``b``'s (higher is better:
+    accuracies, returns)."""
+    return clearly_below(b, a)
+
+
 def running_mean(values: np.ndarray, window: int) -> np.ndarray:
     """Trailing mean over ``window`` points (shorter at the start), same length as ``values``."""
     if isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window <= 0:
