@@ -172,7 +172,7 @@ class Reptile:
 
     def _require_fit(self) -> list[np.ndarray]:
         if self.params is None:
-            raise ValueError("this Reptile has not been fitted: call .fit(tasks) first")
+            raise RuntimeError("this Reptile has not been fitted: call .fit(tasks) first")
         return self.params
 
     def predict_adapted(self, x_support: np.ndarray, y_support: np.ndarray, x_query: np.ndarray,

@@ -86,7 +86,7 @@ def test_bad_hyperparameters_raise(kwargs):
 
 
 def test_bad_calls_raise():
-    with pytest.raises(ValueError, match="not been fitted"):
+    with pytest.raises(RuntimeError, match="not been fitted"):
         Reptile().adapt(np.zeros(3), np.zeros(3))
     learner = Reptile(**SMALL).fit(SineTasks(), iterations=1)
     with pytest.raises(ValueError, match="empty"):
