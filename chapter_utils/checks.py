@@ -52,8 +52,16 @@ def check_support_sets(x: object, y: object) -> tuple[np.ndarray, np.ndarray]:
 
 
 def check_query(x: object) -> np.ndarray:
-    """Query inputs: a 1-D float array."""
+    """Query inputs: a non-empty, finite 1-D float array."""
     x = np.asarray(x, dtype=float)
-    if x.ndim != 1:
-        raise ValueError(f"query inputs must be a 1-D array, got shape {x.shape}")
+    if x.ndim != 1 or x.size == 0 or not np.all(np.isfinite(x)):
+        raise ValueError(f"query inputs must be a non-empty finite 1-D array, got shape {x.shape}")
     return x
+
+
+def check_step_counts(steps: object) -> list[int]:
+    """A non-empty sequence of step counts, each an integer ≥ 0."""
+    counts = [check_steps(s, "every step count") for s in np.atleast_1d(np.asarray(steps, dtype=object))]
+    if not counts:
+        raise ValueError("steps must be a non-empty sequence of integers ≥ 0")
+    return counts

@@ -36,7 +36,9 @@ from typing import Any, ClassVar
 import numpy as np
 
 from chapter_utils import functional_mlp as fmlp
-from chapter_utils.checks import check_positive_float, check_steps, check_support, check_support_sets
+from chapter_utils import sine_benchmark as bench
+from chapter_utils.checks import (check_positive_float, check_query, check_steps, check_support,
+                                  check_support_sets)
 from chapter_utils.environment import import_tensorflow
 from chapter_utils.tasks import SineTasks, check_positive_int
 
@@ -324,17 +326,13 @@ class MetaSGD:
         return 0.5 * (1 + np.cos(np.pi * progress))
 
     # -- adaptation ---------------------------------------------------------------------
-    def _adapted(self, x_support: np.ndarray, y_support: np.ndarray, steps: Sequence[int]):
-        """Batched parameters after each number of ``steps`` (sorted), tasks ``(T, K)``."""
+    def _adapt_from(self, x_support: np.ndarray, y_support: np.ndarray):
+        """Batched θ for ``T`` tasks and the function that adapts it ``n`` more steps."""
         self._require_fit()
         run = _adapt_fn(self.activation)
         xs, ys = self._tensor(x_support[..., None]), self._tensor(y_support[..., None])
-        params = fmlp.tile(self._theta, x_support.shape[0])
-        done = 0
-        for s in sorted(set(steps)):
-            params = run(params, self._alpha, xs, ys, tf.constant(s - done))
-            done = s
-            yield s, params
+        return (fmlp.tile(self._theta, x_support.shape[0]),
+                lambda params, done, n: run(params, self._alpha, xs, ys, tf.constant(n)))
 
     def predict_adapted(self, x_support: np.ndarray, y_support: np.ndarray, x_query: np.ndarray,
                         steps: Sequence[int] = (0, 1)) -> np.ndarray:
@@ -345,17 +343,12 @@ class MetaSGD:
         changed. Used by :func:`chapter_utils.sine_benchmark.predictions`.
         """
         x_support, y_support = check_support_sets(x_support, y_support)
-        x_query = np.asarray(x_query, dtype=float)
-        if x_query.ndim != 1 or x_query.size == 0 or not np.all(np.isfinite(x_query)):
-            raise ValueError(f"x_query must be a non-empty finite 1-D array, got shape {x_query.shape}")
-        steps = [check_steps(s, "every step count") for s in np.atleast_1d(steps)]
-        if not steps:
-            raise ValueError("steps must not be empty")
+        x_query = check_query(x_query)
         grid = self._tensor(np.broadcast_to(x_query[None, :, None],
                                             (x_support.shape[0], x_query.size, 1)))
-        by_steps = {s: fmlp.forward(p, grid, self.activation)[..., 0].numpy()
-                    for s, p in self._adapted(x_support, y_support, steps)}
-        return np.stack([by_steps[s] for s in steps]).astype(float)
+        start, advance = self._adapt_from(x_support, y_support)
+        return bench.predict_by_steps(
+            start, advance, lambda p: fmlp.forward(p, grid, self.activation)[..., 0].numpy(), steps)
 
     def adapt(self, x: np.ndarray, y: np.ndarray, steps: int | None = None
               ) -> Callable[[np.ndarray], np.ndarray]:
@@ -366,8 +359,8 @@ class MetaSGD:
         """
         x, y = check_support(x, y)
         steps = self.inner_steps if steps is None else check_steps(steps, "steps")
-        [(_, params)] = list(self._adapted(x[None], y[None], [steps]))
-        params = [p[0].numpy() for p in params]
+        start, advance = self._adapt_from(x[None], y[None])
+        params = [p[0].numpy() for p in advance(start, 0, steps)]
         activation = self.activation
 
         def predict(x_new: np.ndarray) -> np.ndarray:

@@ -26,6 +26,7 @@ from functools import lru_cache
 import numpy as np
 
 from chapter_utils import functional_mlp as fmlp
+from chapter_utils import sine_benchmark as bench
 from chapter_utils.checks import check_positive_float, check_steps, check_query, check_support, check_support_sets
 from chapter_utils.environment import import_tensorflow
 from chapter_utils.tasks import SineTasks, as_generator, check_positive_int
@@ -186,23 +187,15 @@ class Reptile:
         params = self._require_fit()
         xs, ys = check_support_sets(x_support, y_support)
         xq = check_query(x_query)
-        wanted = [check_steps(s) for s in steps]
         _, adapt_batch, forward = _compiled(self.activation)
         t = xs.shape[0]
-        w = fmlp.tile(params, t)
         x = tf.constant(xs[..., None], tf.float32)
         y = tf.constant(ys[..., None], tf.float32)
         q = tf.constant(np.broadcast_to(xq[None, :, None], (t, xq.size, 1)), tf.float32)
         lr = tf.constant(self.inner_lr, tf.float32)
-        out, done, by_count = np.empty((len(wanted), t, xq.size)), 0, {}
-        for s in sorted(set(wanted)):
-            if s > done:
-                w = adapt_batch(w, x, y, lr, tf.constant(s - done))
-                done = s
-            by_count[s] = forward(w, q).numpy()[..., 0]
-        for j, s in enumerate(wanted):
-            out[j] = by_count[s]
-        return out
+        return bench.predict_by_steps(
+            fmlp.tile(params, t), lambda w, done, n: adapt_batch(w, x, y, lr, tf.constant(n)),
+            lambda w: forward(w, q).numpy()[..., 0], steps)
 
     def adapt(self, x: np.ndarray, y: np.ndarray, steps: int | None = None
               ) -> Callable[[np.ndarray], np.ndarray]:

@@ -22,6 +22,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from chapter_utils import functional_mlp as fmlp
+from chapter_utils import sine_benchmark as bench
+from chapter_utils.checks import check_query, check_support_sets
 from chapter_utils.environment import import_tensorflow
 from chapter_utils.tasks import RngLike, as_generator, sample_sine_points
 
@@ -82,21 +85,18 @@ class ChapterNetwork:
         """Adapt to ``T`` tasks at once with the chapter's inner optimizer — a fresh
         Adam(1e-2) per task, full batch (``K`` ≤ 10 is one of its minibatches) —
         and predict after each number of ``steps``: ``(len(steps), T, Q)``."""
-        xs, ys, xq = (np.asarray(a, dtype=np.float32) for a in (x_support, y_support, x_query))
+        xs, ys = (a.astype(np.float32) for a in check_support_sets(x_support, y_support))
+        xq = check_query(x_query).astype(np.float32)
         t = xs.shape[0]
-        w = [tf.tile(v[None], [t] + [1] * len(v.shape)) for v in self.variables]
-        state = [tf.zeros_like(p) for p in w] * 2
+        w = fmlp.tile(self.variables, t)
         x, y = tf.constant(xs[..., None]), tf.constant(ys[..., None])
         q = tf.constant(np.broadcast_to(xq[None, :, None], (t, xq.size, 1)))
-        out, done, by_count = np.empty((len(steps), t, xq.size)), 0, {}
-        for s in sorted(set(int(s) for s in steps)):
-            if s > done:
-                w, state = _adam_steps(w, state, x, y, tf.constant(done), tf.constant(s - done))
-                done = s
-            by_count[s] = forward(w, q).numpy()[..., 0]
-        for j, s in enumerate(steps):
-            out[j] = by_count[int(s)]
-        return out
+
+        def advance(state, done, n):
+            return _adam_steps(*state, x, y, tf.constant(done), tf.constant(n))
+
+        return bench.predict_by_steps((w, [tf.zeros_like(p) for p in w] * 2), advance,
+                                      lambda state: forward(state[0], q).numpy()[..., 0], steps)
 
 
 def forward(params, X):

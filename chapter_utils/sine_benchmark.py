@@ -14,11 +14,13 @@ shape ``(T, K)``, query points ``(Q,)``, a sequence of step counts; returns
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
+from chapter_utils.checks import check_step_counts
 from chapter_utils.tasks import SineTask, SineTasks, as_generator, check_positive_int
 
 #: Where the error is measured: 100 evenly spaced points of [−5, 5].
@@ -61,16 +63,28 @@ def held_out(n_tasks: int = 300, shots: int = 10, seed: int = HELD_OUT_SEED,
     return HeldOut(tasks, x, y, np.stack([t(GRID) for t in tasks]))
 
 
-def _check_steps(steps: Sequence[int]) -> list[int]:
-    steps = [int(s) for s in np.atleast_1d(steps)]
-    if not steps or any(s < 0 for s in steps):
-        raise ValueError(f"steps must be a non-empty sequence of integers ≥ 0, got {steps!r}")
-    return steps
+def predict_by_steps(state: Any, advance: Callable[[Any, int, int], Any],
+                     predict: Callable[[Any], np.ndarray], steps: Sequence[int]) -> np.ndarray:
+    """The loop inside every learner's ``predict_adapted``: adapt once, predict at each count.
+
+    Starting from ``state`` (the learner's batched parameters, optimiser state,
+    …), ``advance(state, done, n)`` takes ``n`` more steps after ``done``;
+    ``predict(state)`` gives the ``(T, Q)`` predictions. The step counts are
+    visited in increasing order, so 0, 1 and 32 steps cost 32 steps, not 33.
+    Returns ``(len(steps), T, Q)`` in the order of ``steps``.
+    """
+    wanted = check_step_counts(steps)
+    done, by_count = 0, {}
+    for s in sorted(set(wanted)):
+        if s > done:
+            state, done = advance(state, done, s - done), s
+        by_count[s] = np.asarray(predict(state), dtype=float)
+    return np.stack([by_count[s] for s in wanted])
 
 
 def predictions(learner, data: HeldOut, steps: Sequence[int] = (0, 1, 32)) -> np.ndarray:
     """Predictions on :data:`GRID` after each number of ``steps``: ``(len(steps), T, 100)``."""
-    steps = _check_steps(steps)
+    steps = check_step_counts(steps)
     if hasattr(learner, "predict_adapted"):
         return np.asarray(learner.predict_adapted(data.x_support, data.y_support, GRID, steps))
     out = np.empty((len(steps), len(data), GRID.size))
@@ -82,7 +96,7 @@ def predictions(learner, data: HeldOut, steps: Sequence[int] = (0, 1, 32)) -> np
 
 def mse_by_steps(learner, data: HeldOut, steps: Sequence[int] = (0, 1, 32)) -> dict[int, np.ndarray]:
     """Per-task MSE on :data:`GRID` after each number of ``steps``: ``{steps: (T,)}``."""
-    steps = _check_steps(steps)
+    steps = check_step_counts(steps)
     pred = predictions(learner, data, steps)
     err = ((pred - data.y_grid[None]) ** 2).mean(axis=-1)
     return {s: err[j] for j, s in enumerate(steps)}

@@ -84,3 +84,18 @@ def test_functional_mlp_batched_equals_one_at_a_time():
         fmlp.init_params((0,))
     with pytest.raises(ValueError):
         fmlp.forward(params, x[0], "sigmoid")
+
+
+def test_predict_by_steps_visits_counts_in_order_once():
+    calls = []
+
+    def advance(state, done, n):
+        calls.append((done, n))
+        return state + n
+
+    out = sb.predict_by_steps(0, advance, lambda state: np.full((2, 3), state), steps=[32, 0, 1, 32])
+    assert calls == [(0, 1), (1, 31)]                       # 32 steps in all, not 65
+    assert out.shape == (4, 2, 3)
+    np.testing.assert_array_equal(out[:, 0, 0], [32, 0, 1, 32])
+    with pytest.raises(ValueError):
+        sb.predict_by_steps(0, advance, lambda s: np.zeros((1, 1)), steps=[])
