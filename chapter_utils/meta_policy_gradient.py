@@ -1,0 +1,453 @@
+"""Meta-SGD and MAML for reinforcement learning: policy gradients on 2-D navigation (notebook 03, §7.3).
+
+The chapter's five steps of Meta-SGD in RL, as code:
+
+1. initialise the policy parameters θ and a learning rate α of θ's shape
+   (:meth:`MetaSGDPolicyGradient.initialise`);
+2. sample a meta-batch of tasks — goals (:class:`chapter_utils.navigation.NavigationTasks`);
+3. inner loop: for each task, sample trajectories Dᵢ with θ and take a policy-
+   gradient step ``θ'ᵢ = θ − α ∘ ∇θ L(Dᵢ)`` (:func:`adapted_params`);
+4. outer loop: sample fresh trajectories D'ᵢ with θ'ᵢ and move θ and α down the
+   gradient of ``Σᵢ L(D'ᵢ; θ'ᵢ)`` (:func:`meta_loss`, then Adam);
+5. repeat 2–4 (:meth:`MetaSGDPolicyGradient.fit`).
+
+**What the outer gradient includes** (notebook 03, §7.3.4). The loss L is the
+REINFORCE surrogate (:func:`chapter_utils.gaussian_policy.surrogate_loss`).
+Differentiating it through the inner step — the ``"surrogate"`` estimator, what
+the MAML paper's code does — treats Dᵢ as fixed data. But Dᵢ was *sampled
+from* θ: moving θ changes which trajectories the inner step learns from, and
+that term, ``E[R(D'ᵢ) ∇θ log p(Dᵢ | θ)]``, is missing. The ``"unbiased"``
+estimator adds it as a score-function term (the form E-MAML uses; DiCE
+reaches the same quantity by another route), with a leave-one-out baseline
+over the meta-batch. It is unbiased and, on this budget, far noisier.
+``"first_order"`` also drops the second derivatives. α's gradient is exact in
+all three up to sampling noise: ``log p(Dᵢ | θ)`` does not depend on α.
+
+Everything for one meta-iteration — the rollouts of all tasks, both loops and
+the Adam step — runs as one compiled ``tf.function``.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from functools import lru_cache
+from typing import Any, ClassVar
+
+import numpy as np
+
+from chapter_utils import functional_mlp as fmlp
+from chapter_utils import gaussian_policy as gp
+from chapter_utils import navigation as nav
+from chapter_utils.checks import check_positive_float, check_steps
+from chapter_utils.environment import import_tensorflow
+from chapter_utils.tasks import check_positive_int
+
+tf = import_tensorflow()
+
+#: ``progress(iteration, total, return_after_adaptation)``: called after every meta-iteration.
+Progress = Callable[[int, int, float], None]
+#: The outer-gradient estimators (module docstring).
+ESTIMATORS = ("surrogate", "unbiased", "first_order")
+#: ``collect(params, k) → (trajectories, advantages, scale)`` for the k-th batch of a meta-iteration.
+Collect = Callable[[list, int], tuple]
+_ADAM_BETA1, _ADAM_BETA2, _ADAM_EPSILON = 0.9, 0.999, 1e-8
+
+
+# -- the computation (notebook 03, §7.3.3–7.3.4) -----------------------------------------
+def adapted_params(params: list, alpha: list, traj: gp.Trajectories, adv,
+                   activation: str = "relu", first_order: bool = False) -> list:
+    """One inner step ``θ' = θ − α ∘ ∇θ L(D)`` for every task of a batch.
+
+    ``params`` are batched over tasks; the tasks' surrogate losses are summed,
+    so each task's copy receives its own gradient. With ``first_order`` the
+    gradient is a constant to any outer tape.
+    """
+    with tf.GradientTape() as tape:
+        tape.watch(params)
+        loss = tf.reduce_sum(gp.surrogate_loss(params, traj, adv, activation))
+    grads = tape.gradient(loss, params)
+    if first_order:
+        grads = [tf.stop_gradient(g) for g in grads]
+    return [p - a * g for p, a, g in zip(params, alpha, grads)]
+
+
+def episode_returns(traj: gp.Trajectories):
+    """The mean undiscounted return of each task's episodes: ``(B,)``."""
+    return tf.reduce_mean(tf.reduce_sum(traj.rewards, axis=-1), axis=-1)
+
+
+def meta_loss(theta: list, alpha: list, collect: Collect, batch: int, steps: int,
+              estimator: str = "surrogate", activation: str = "relu", clip: float | None = None):
+    """The outer loss of one meta-iteration, and the mean return before and after adapting.
+
+    ``collect(params, k)`` samples the k-th set of trajectories with the
+    batched ``params`` and returns ``(trajectories, advantages, scale)``, where
+    ``scale`` (``(B,)``) is the positive factor ``c`` with ``∇ surrogate = −c ∇J``
+    (J the expected return of an episode): the unbiased estimator weighs its
+    score term by it, so both terms estimate the same ``c ∇J``. Batches
+    ``0 … steps−1`` feed the inner steps; batch ``steps`` scores the adapted
+    policies. Returns ``(loss, return before, return after)``, the returns
+    being ``(B,)`` per-task means (batch 0 and batch ``steps``). ``clip``:
+    the outer loss is PPO's clipped surrogate (for reusing the data over
+    several outer steps; :func:`gaussian_policy.surrogate_loss`).
+    """
+    if estimator not in ESTIMATORS:
+        raise ValueError(f"estimator must be one of {ESTIMATORS}, got {estimator!r}")
+    params = fmlp.tile(theta, batch)
+    score = tf.zeros((batch,), theta[0].dtype)
+    before = None
+    for k in range(steps):
+        traj, adv, _ = collect(params, k)
+        if before is None:
+            before = episode_returns(traj)
+        if estimator == "unbiased":
+            score += gp.trajectory_log_prob(params, traj, activation)
+        params = adapted_params(params, alpha, traj, adv, activation, estimator == "first_order")
+    traj, adv, scale = collect(params, steps)
+    after = episode_returns(traj)
+    loss = tf.reduce_mean(gp.surrogate_loss(params, traj, adv, activation, clip))
+    if estimator == "unbiased" and steps > 0:
+        others = (tf.reduce_sum(after) - after) / (batch - 1)        # leave-one-out baseline
+        loss -= tf.reduce_mean(tf.stop_gradient(scale * (after - others)) * score)
+    return loss, (after if before is None else before), after
+
+
+def navigation_collect(goals, seed, trajectories: int, discount: float,
+                        activation: str) -> Collect:
+    """``collect(params, k)`` for :func:`meta_loss` on navigation (notebook 03, §7.3.3).
+
+    The k-th batch: ``trajectories`` episodes per goal, rolled out with the
+    batched ``params``; the noise is stateless, keyed by ``(seed, k)``, so the
+    same call gives the same trajectories. Returns ``(trajectories,
+    advantages, scale)`` (:func:`gaussian_policy.advantages`).
+    """
+    batch = goals.shape[0]
+
+    def collect(params: list, k: int):
+        noise = tf.random.stateless_normal((batch, trajectories, nav.HORIZON, 2),
+                                           seed=seed + tf.constant([0, 1], seed.dtype) * k,
+                                           dtype=goals.dtype)
+        traj = gp.rollout(params, goals, noise, activation)
+        adv, scale = gp.advantages(traj, discount)
+        return traj, adv, scale
+    return collect
+
+
+@lru_cache(maxsize=None)
+def _train_step(activation: str, steps: int, estimator: str, trajectories: int,
+                discount: float, learns_alpha: bool, epochs: int, clip: float,
+                jit_compile: bool) -> Callable:
+    """The compiled meta-iteration: rollouts, inner step(s), outer gradient and Adam.
+
+    The trajectories are sampled once and reused for ``epochs`` outer steps
+    (the inner step(s) recomputed from the same Dᵢ at the current θ, the outer
+    loss PPO-clipped when ``epochs > 1``). One compiled function per static
+    configuration, shared by every learner (variables are arguments, not
+    captured). Adam is written out as tensor operations, as in
+    :mod:`chapter_utils.meta_sgd`.
+    """
+    def run(theta, alpha, slots_m, slots_v, step_count, goals, seed, meta_lr, alpha_meta_lr,
+            log_std_meta_lr):
+        trainable = list(theta) + list(alpha) if learns_alpha else list(theta)
+        sample = navigation_collect(goals, seed, trajectories, discount, activation)
+        cache: dict[int, tuple] = {}
+
+        def collect(params: list, k: int) -> tuple:
+            if k not in cache:
+                cache[k] = sample(params, k)
+            return cache[k]
+        for epoch in range(epochs):
+            with tf.GradientTape() as outer:
+                loss, before, after = meta_loss(theta, alpha, collect, goals.shape[0], steps,
+                                                estimator, activation,
+                                                clip if epochs > 1 else None)
+            if epoch == 0:
+                first = (tf.reduce_mean(before), tf.reduce_mean(after))
+            grads = outer.gradient(loss, trainable)
+            step_count.assign_add(1.0)
+            correction = tf.sqrt(1 - _ADAM_BETA2 ** step_count) / (1 - _ADAM_BETA1 ** step_count)
+            for j, (var, g, m, v) in enumerate(zip(trainable, grads, slots_m, slots_v)):
+                m.assign(_ADAM_BETA1 * m + (1 - _ADAM_BETA1) * g)
+                v.assign(_ADAM_BETA2 * v + (1 - _ADAM_BETA2) * tf.square(g))
+                own = log_std_meta_lr if j == len(theta) - 1 else meta_lr
+                rate = (own if j < len(theta) else alpha_meta_lr) * correction
+                var.assign_sub(rate * m / (tf.sqrt(v) + _ADAM_EPSILON))
+        return first
+    return tf.function(run, jit_compile=jit_compile)
+
+
+@lru_cache(maxsize=None)
+def _evaluate_fn(activation: str, max_steps: int, trajectories: int, episodes: int,
+                 discount: float) -> Callable:
+    """Compiled: returns after 0 … ``max_steps`` adaptation steps for a batch of goals.
+
+    At each step an evaluation batch of ``episodes`` episodes scores the
+    current policies; then ``trajectories`` fresh episodes feed the next
+    inner step, as in meta-training.
+    """
+    def run(theta, alpha, goals, seed):
+        batch = goals.shape[0]
+        collect = navigation_collect(goals, seed, trajectories, discount, activation)
+        params = fmlp.tile(theta, batch)
+        scores = []
+        for k in range(max_steps + 1):
+            noise = tf.random.stateless_normal((batch, episodes, nav.HORIZON, 2),
+                                               seed=seed + tf.constant([1, 0], seed.dtype) * (k + 1),
+                                               dtype=goals.dtype)
+            scores.append(episode_returns(gp.rollout(params, goals, noise, activation)))
+            if k < max_steps:
+                traj, adv, _ = collect(params, k)
+                params = adapted_params(params, alpha, traj, adv, activation)
+        return tf.stack(scores)
+    return tf.function(run)
+
+
+@lru_cache(maxsize=None)
+def _adapt_fn(activation: str, steps: int, trajectories: int, discount: float) -> Callable:
+    """Compiled: ``steps`` inner steps for a batch of goals; the adapted parameters."""
+    def run(theta, alpha, goals, seed):
+        collect = navigation_collect(goals, seed, trajectories, discount, activation)
+        params = fmlp.tile(theta, goals.shape[0])
+        for k in range(steps):
+            traj, adv, _ = collect(params, k)
+            params = adapted_params(params, alpha, traj, adv, activation)
+        return params
+    return tf.function(run)
+
+
+def _check_seed(seed: object) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    return int(seed)
+
+
+class MetaSGDPolicyGradient:
+    """Meta-SGD with policy-gradient inner steps, for 2-D navigation (notebook 03, §7.3).
+
+    Hyperparameters (keywords; defaults in :attr:`DEFAULTS`, the settings
+    notebook 03 uses):
+
+    * ``hidden``, ``activation`` — the policy network (2 → hidden → 2 mean velocity);
+    * ``meta_batch`` — tasks (goals) per meta-iteration;
+    * ``trajectories`` — episodes sampled per task for each inner step and for the outer step;
+    * ``inner_steps`` — policy-gradient steps in the inner loop during meta-training;
+    * ``inner_lr`` — the initial value of every entry of α (MAML: the fixed step size);
+    * ``meta_lr`` — β, Adam's step size for θ, cosine-annealed to 0 when ``anneal``;
+    * ``alpha_meta_lr`` — Adam's step size for α (Meta-SGD only), annealed alike. A tenth of
+      β by default: α's entries are about 0.01, and Adam moves every parameter by about its
+      step size whatever the parameter's scale (notebook 03, §7.3.3);
+    * ``log_std_meta_lr`` — Adam's step size for the policy's log standard deviation,
+      annealed alike; 2.5 times β by default, so the noise that limits the return can
+      shrink within the budget (notebook 03, §7.3.3; much faster and σ collapses, and
+      meta-training with it);
+    * ``estimator`` — ``"surrogate"``, ``"unbiased"`` or ``"first_order"`` (module docstring);
+    * ``discount`` — γ of the returns-to-go in the policy gradient (returns are reported undiscounted);
+    * ``init_log_std``, ``last_layer_scale`` — the starting policy (:func:`gaussian_policy.init_policy`);
+    * ``outer_epochs``, ``clip`` — reuse each meta-batch's trajectories for this many outer
+      steps, the outer loss PPO-clipped at ``1 ± clip`` (1, the default: one plain step);
+    * ``iterations`` — the default budget of :meth:`fit` (longer is not better here: runs of
+      600–800 iterations scored worse on held-out goals than 400 in tuning);
+    * ``jit_compile`` — compile the meta-iteration with XLA.
+
+    After :meth:`fit`: :attr:`theta`, :attr:`alpha`, :attr:`returns_before` and
+    :attr:`returns_after` (the meta-batch's mean return before and after
+    adaptation, per meta-iteration) and :attr:`seconds`.
+    """
+
+    LABEL: ClassVar[str] = "Meta-SGD"
+    learns_alpha: ClassVar[bool] = True
+    DEFAULTS: ClassVar[dict[str, Any]] = dict(
+        hidden=(64, 64), activation="relu", meta_batch=20, trajectories=40, inner_steps=1,
+        inner_lr=0.01, meta_lr=0.003, alpha_meta_lr=0.0003, log_std_meta_lr=0.0075, anneal=True,
+        estimator="surrogate", discount=0.99, init_log_std=-2.3, last_layer_scale=0.1,
+        outer_epochs=1, clip=0.2, iterations=400, jit_compile=True)
+
+    def __init__(self, **hyperparameters: Any) -> None:
+        unknown = sorted(set(hyperparameters) - set(self.DEFAULTS))
+        if unknown:
+            raise ValueError(f"unknown hyperparameter(s) {', '.join(unknown)}; "
+                             f"{type(self).__name__} takes {', '.join(self.DEFAULTS)}")
+        hp = {**self.DEFAULTS, **hyperparameters}
+        if isinstance(hp["hidden"], (str, bytes)) or not hasattr(hp["hidden"], "__iter__"):
+            raise ValueError(f"hidden must be a sequence of layer widths, got {hp['hidden']!r}")
+        hp["hidden"] = tuple(fmlp.layer_sizes(hp["hidden"])[1:-1])
+        fmlp.activation_fn(hp["activation"])
+        for key in ("meta_batch", "trajectories", "iterations", "outer_epochs"):
+            hp[key] = check_positive_int(hp[key], key)
+        if hp["meta_batch"] < 2 and hp["estimator"] == "unbiased":
+            raise ValueError("the unbiased estimator's baseline needs meta_batch ≥ 2")
+        hp["inner_steps"] = check_steps(hp["inner_steps"], "inner_steps")
+        if hp["inner_steps"] == 0 and self.learns_alpha:
+            raise ValueError("inner_steps must be ≥ 1 for Meta-SGD: α is learned through the inner step")
+        for key in ("inner_lr", "meta_lr", "alpha_meta_lr", "log_std_meta_lr", "last_layer_scale",
+                    "clip"):
+            hp[key] = check_positive_float(hp[key], key)
+        hp["discount"] = check_positive_float(hp["discount"], "discount")
+        if hp["discount"] > 1:
+            raise ValueError(f"discount must be in (0, 1], got {hp['discount']!r}")
+        if isinstance(hp["init_log_std"], bool) or not np.isfinite(hp["init_log_std"]):
+            raise ValueError(f"init_log_std must be a finite number, got {hp['init_log_std']!r}")
+        hp["init_log_std"] = float(hp["init_log_std"])
+        if hp["estimator"] not in ESTIMATORS:
+            raise ValueError(f"estimator must be one of {ESTIMATORS}, got {hp['estimator']!r}")
+        for key in ("anneal", "jit_compile"):
+            if not isinstance(hp[key], bool):
+                raise ValueError(f"{key} must be True or False, got {hp[key]!r}")
+        self.hyperparameters: dict[str, Any] = hp
+        self._theta: list | None = None
+        self._alpha: list | None = None
+        self.returns_before = np.empty(0)
+        self.returns_after = np.empty(0)
+        self.seconds = float("nan")
+
+    def __getattr__(self, key: str) -> Any:          # learner.meta_batch, learner.inner_lr, ...
+        hp = self.__dict__.get("hyperparameters", {})
+        if key in hp:
+            return hp[key]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {key!r}")
+
+    def __repr__(self) -> str:
+        changed = {k: v for k, v in self.hyperparameters.items() if v != self.DEFAULTS[k]}
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in changed.items())})"
+
+    # -- parameters (step 1) -----------------------------------------------------------
+    def initialise(self, seed: int = 0) -> "MetaSGDPolicyGradient":
+        """Step 1: fresh θ (:func:`gaussian_policy.init_policy`) and α = ``inner_lr``
+        everywhere (a scalar per θ array for MAML). Returns ``self``, untrained:
+        the "random initialisation" baseline of notebook 03."""
+        seed = _check_seed(seed)
+        theta = gp.init_policy(self.hidden, seed, log_std=self.init_log_std,
+                               last_layer_scale=self.last_layer_scale)
+        self._theta = [tf.Variable(p) for p in theta]
+        if self.learns_alpha:
+            self._alpha = [tf.Variable(np.full_like(p, self.inner_lr)) for p in theta]
+        else:
+            self._alpha = [tf.constant(np.float32(self.inner_lr)) for _ in theta]
+        self.returns_before = self.returns_after = np.empty(0)
+        return self
+
+    def _require_params(self) -> None:
+        if self._theta is None:
+            raise RuntimeError(f"{type(self).__name__} has no parameters yet: call fit or initialise")
+
+    @property
+    def theta(self) -> list[np.ndarray]:
+        """The policy's starting parameters ``[W1, b1, ..., WL, bL, log_std]`` (copies)."""
+        self._require_params()
+        return [v.numpy() for v in self._theta]
+
+    @property
+    def alpha(self) -> list[np.ndarray]:
+        """The inner learning rates, one array per θ array (Meta-SGD) or scalars (MAML)."""
+        self._require_params()
+        return [np.asarray(a) for a in self._alpha]
+
+    # -- meta-training (steps 2–5) --------------------------------------------------------
+    def fit(self, tasks: Any = None, iterations: int | None = None, seed: int = 0,
+            progress: Progress | None = None) -> "MetaSGDPolicyGradient":
+        """Meta-train from fresh parameters (seeded by ``seed``) and return ``self``.
+
+        ``tasks`` is a task family with ``sample_goals(n, rng)``
+        (:class:`chapter_utils.navigation.NavigationTasks`; ``None`` means the
+        default family). ``iterations=None`` means the ``iterations``
+        hyperparameter. ``progress(i, total, return_after)`` is called after
+        every meta-iteration; it may raise to stop training. Training stops
+        early once a return is no longer finite.
+        """
+        tasks = nav.NavigationTasks() if tasks is None else tasks
+        if not callable(getattr(tasks, "sample_goals", None)):
+            raise ValueError(f"tasks must have a sample_goals(n, rng) method, got {tasks!r}")
+        iterations = self.iterations if iterations is None else \
+            check_positive_int(iterations, "iterations")
+        if progress is not None and not callable(progress):
+            raise ValueError("progress must be callable or None")
+        seed = _check_seed(seed)
+        start = time.perf_counter()
+        self.initialise(seed)
+        gen = np.random.default_rng([seed, 1])
+        trainable = self._theta + (self._alpha if self.learns_alpha else [])
+        slots_m = [tf.Variable(tf.zeros_like(v)) for v in trainable]
+        slots_v = [tf.Variable(tf.zeros_like(v)) for v in trainable]
+        step_count = tf.Variable(0.0)
+        step = _train_step(self.activation, self.inner_steps, self.estimator, self.trajectories,
+                           self.discount, self.learns_alpha, self.outer_epochs, self.clip,
+                           self.jit_compile)
+        before, after = [], []
+        for i in range(iterations):
+            goals = tf.constant(tasks.sample_goals(self.meta_batch, gen), tf.float32)
+            factor = 0.5 * (1 + np.cos(np.pi * i / iterations)) if self.anneal else 1.0
+            b, a = step(self._theta, self._alpha, slots_m, slots_v, step_count, goals,
+                        tf.constant([seed, 3 * i], tf.int64),
+                        tf.constant(self.meta_lr * factor, tf.float32),
+                        tf.constant(self.alpha_meta_lr * factor, tf.float32),
+                        tf.constant(self.log_std_meta_lr * factor, tf.float32))
+            before.append(float(b))
+            after.append(float(a))
+            if progress is not None:
+                progress(i + 1, iterations, after[-1])
+            if not (np.isfinite(after[-1]) and np.isfinite(before[-1])):
+                break
+        self.returns_before, self.returns_after = np.array(before), np.array(after)
+        self.seconds = time.perf_counter() - start
+        return self
+
+    # -- adaptation and evaluation ----------------------------------------------------------
+    def adapt(self, task: Any, steps: int = 1, seed: int = 0) -> gp.GaussianPolicy:
+        """Adapt to one task: ``steps`` policy-gradient steps, each on ``trajectories``
+        fresh episodes; returns the adapted policy (a function from observations
+        ``(n, 2)`` to sampled actions ``(n, 2)``). θ and α are not changed."""
+        self._require_params()
+        goal = nav.check_goals(getattr(task, "goal", task), "task.goal")
+        if goal.shape[0] != 1:
+            raise ValueError("adapt takes one task; use evaluate for many goals")
+        steps, seed = check_steps(steps), _check_seed(seed)
+        run = _adapt_fn(self.activation, steps, self.trajectories, self.discount)
+        params = run(self._theta, self._alpha, tf.constant(goal, tf.float32),
+                     tf.constant([seed, 7], tf.int64))
+        return gp.GaussianPolicy([p[0].numpy() for p in params], self.activation, seed)
+
+    def evaluate(self, goals: object, steps: Sequence[int] = (0, 1, 2, 3), episodes: int = 40,
+                 seed: int = 0) -> np.ndarray:
+        """Average return of ``episodes`` episodes per goal after each number of steps.
+
+        ``goals``: ``(n, 2)``. Returns ``(len(steps), n)``. The same adaptation
+        as :meth:`adapt`, for all goals at once in one compiled call.
+        """
+        self._require_params()
+        goals = nav.check_goals(goals)
+        steps = [check_steps(s) for s in steps]
+        if not steps:
+            raise ValueError("steps must name at least one step count")
+        episodes, seed = check_positive_int(episodes, "episodes"), _check_seed(seed)
+        run = _evaluate_fn(self.activation, max(steps), self.trajectories, episodes,
+                           self.discount)
+        scores = run(self._theta, self._alpha, tf.constant(goals, tf.float32),
+                     tf.constant([seed, 11], tf.int64)).numpy().astype(float)
+        return scores[steps]
+
+
+class MAMLPolicyGradient(MetaSGDPolicyGradient):
+    """MAML for RL: :class:`MetaSGDPolicyGradient` with α a fixed scalar, ``inner_lr`` (notebook 03)."""
+
+    LABEL: ClassVar[str] = "MAML"
+    learns_alpha: ClassVar[bool] = False
+
+    def with_step_size(self, inner_lr: float) -> "MAMLPolicyGradient":
+        """The same θ adapted with another fixed step size (a fine-tuning sweep, notebook 03).
+
+        Returns a new learner sharing this one's θ; neither changes the other's α.
+        """
+        self._require_params()
+        other = type(self)(**{**self.hyperparameters, "inner_lr": inner_lr})
+        other._theta = self._theta
+        other._alpha = [tf.constant(np.float32(other.inner_lr)) for _ in self._theta]
+        return other
+
+
+class PretrainedPolicyGradient(MAMLPolicyGradient):
+    """One policy trained on all tasks jointly (no inner step in training), then
+    fine-tuned at test time with policy-gradient steps of size ``inner_lr``:
+    the "pretrained" baseline of the MAML paper (notebook 03)."""
+
+    LABEL: ClassVar[str] = "pretrained"
+    DEFAULTS: ClassVar[dict[str, Any]] = {**MAMLPolicyGradient.DEFAULTS, "inner_steps": 0}
