@@ -14,6 +14,9 @@ Sections (all by default):
 * ``comparison`` — notebook 07: the four methods at their full default budgets,
   one learner per K; writes ``notebooks/data/comparison_full_budget.json``, which
   notebook 07 shows (takes several minutes).
+* ``navigation`` — notebook 03 (7.3): ``MetaSGDPolicyGradient`` and
+  ``MAMLPolicyGradient`` at their default budget, one fit per seed (five seeds),
+  each scored on 400 held-out goals after 0–3 adaptation steps; fit times.
 * ``notebooks`` — wall time of executing each existing notebook top to bottom
   (a copy; the committed files are not touched).
 
@@ -126,8 +129,31 @@ def bench_notebooks(stems: Sequence[str] = ()) -> dict[str, float]:
             for nb in existing(ROOT) if not stems or nb.stem in stems}
 
 
+def bench_navigation(seeds: Sequence[int] = (0, 1, 2, 3, 4)) -> dict[str, float]:
+    """Notebook 03's learners at their default budget, one fit per seed, scored on 400
+    held-out goals (one adaptation each, 20 scoring episodes) after 0–3 adaptation steps."""
+    import numpy as np
+
+    from .navigation import (MAMLPolicyGradient, MetaSGDPolicyGradient, NavigationTasks,
+                             held_out_goals)
+
+    goals, results = held_out_goals(400), {}
+    for cls in (MetaSGDPolicyGradient, MAMLPolicyGradient):
+        table = []
+        for seed in seeds:
+            learner = cls().fit(NavigationTasks(), seed=seed)
+            table.append(learner.evaluate(goals, steps=(0, 1, 2, 3), episodes=20).mean(axis=1))
+            results[f"{cls.LABEL}, seed {seed}: fit (s)"] = learner.seconds
+            for steps, value in enumerate(table[-1]):
+                results[f"{cls.LABEL}, seed {seed}: return after {steps} step(s)"] = value
+        for steps, value in enumerate(np.mean(table, axis=0)):
+            results[f"{cls.LABEL}, mean of {len(seeds)} seeds: return after {steps} step(s)"] = value
+    return results
+
+
 SECTIONS = {"scratch": bench_scratch, "reptile": bench_reptile, "meta_sgd": bench_meta_sgd,
-            "comparison": bench_comparison, "notebooks": bench_notebooks}
+            "comparison": bench_comparison, "navigation": bench_navigation,
+            "notebooks": bench_notebooks}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -195,3 +195,23 @@ def import_tensorflow():
     tf = sys.modules["tensorflow"]
     tf.random.set_seed(_SEED[0])
     return tf
+
+
+def release_memory() -> bool:
+    """Hand freed heap memory back to the operating system, where glibc allows it.
+
+    TensorFlow frees the buffers of a finished training run, but glibc keeps the
+    pages, so the next run's peak lands on top of the last one's. Notebook 03
+    trains several RL learners in one kernel; the learners call this before and
+    after ``fit`` so the kernel stays under the memory a Binder session allows.
+    Returns whether memory was released (False off glibc, or when nothing was).
+    """
+    import ctypes
+    import gc
+
+    gc.collect()
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        return bool(libc.malloc_trim(0))
+    except (OSError, AttributeError):
+        return False

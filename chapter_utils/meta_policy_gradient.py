@@ -39,7 +39,7 @@ from chapter_utils import functional_mlp as fmlp
 from chapter_utils import gaussian_policy as gp
 from chapter_utils import navigation as nav
 from chapter_utils.checks import check_positive_float, check_steps
-from chapter_utils.environment import import_tensorflow
+from chapter_utils.environment import import_tensorflow, release_memory
 from chapter_utils.tasks import check_positive_int
 
 tf = import_tensorflow()
@@ -50,6 +50,8 @@ Progress = Callable[[int, int, float], None]
 ESTIMATORS = ("surrogate", "unbiased", "first_order")
 #: ``collect(params, k) → (trajectories, advantages, scale)`` for the k-th batch of a meta-iteration.
 Collect = Callable[[list, int], tuple]
+#: Goals evaluated per compiled call of :meth:`MetaSGDPolicyGradient.evaluate` (bounds memory).
+EVALUATION_CHUNK = 20
 _ADAM_BETA1, _ADAM_BETA2, _ADAM_EPSILON = 0.9, 0.999, 1e-8
 
 
@@ -133,7 +135,9 @@ def navigation_collect(goals, seed, trajectories: int, discount: float,
     return collect
 
 
-@lru_cache(maxsize=None)
+# Compiled functions are kept for a few recent configurations only: each holds its
+# executable, and a notebook that trains several learners would otherwise keep them all.
+@lru_cache(maxsize=2)
 def _train_step(activation: str, steps: int, estimator: str, trajectories: int,
                 discount: float, learns_alpha: bool, epochs: int, clip: float,
                 jit_compile: bool) -> Callable:
@@ -176,7 +180,7 @@ def _train_step(activation: str, steps: int, estimator: str, trajectories: int,
     return tf.function(run, jit_compile=jit_compile)
 
 
-@lru_cache(maxsize=None)
+@lru_cache(maxsize=4)
 def _evaluate_fn(activation: str, max_steps: int, trajectories: int, episodes: int,
                  discount: float) -> Callable:
     """Compiled: returns after 0 … ``max_steps`` adaptation steps for a batch of goals.
@@ -202,7 +206,7 @@ def _evaluate_fn(activation: str, max_steps: int, trajectories: int, episodes: i
     return tf.function(run)
 
 
-@lru_cache(maxsize=None)
+@lru_cache(maxsize=4)
 def _adapt_fn(activation: str, steps: int, trajectories: int, discount: float) -> Callable:
     """Compiled: ``steps`` inner steps for a batch of goals; the adapted parameters."""
     def run(theta, alpha, goals, seed):
@@ -363,6 +367,7 @@ class MetaSGDPolicyGradient:
             raise ValueError("progress must be callable or None")
         seed = _check_seed(seed)
         start = time.perf_counter()
+        release_memory()            # start from the heap the last run left, not on top of it
         self.initialise(seed)
         gen = np.random.default_rng([seed, 1])
         trainable = self._theta + (self._alpha if self.learns_alpha else [])
@@ -388,6 +393,7 @@ class MetaSGDPolicyGradient:
             if not (np.isfinite(after[-1]) and np.isfinite(before[-1])):
                 break
         self.returns_before, self.returns_after = np.array(before), np.array(after)
+        release_memory()
         self.seconds = time.perf_counter() - start
         return self
 
@@ -421,9 +427,13 @@ class MetaSGDPolicyGradient:
         episodes, seed = check_positive_int(episodes, "episodes"), _check_seed(seed)
         run = _evaluate_fn(self.activation, max(steps), self.trajectories, episodes,
                            self.discount)
-        scores = run(self._theta, self._alpha, tf.constant(goals, tf.float32),
-                     tf.constant([seed, 11], tf.int64)).numpy().astype(float)
-        return scores[steps]
+        # goals in chunks: the inner gradient of every goal's trajectories at once would hold
+        # gigabytes of activations for a few hundred goals (each chunk its own noise seed)
+        chunks = range(0, len(goals), EVALUATION_CHUNK)
+        scores = [run(self._theta, self._alpha,
+                      tf.constant(goals[i:i + EVALUATION_CHUNK], tf.float32),
+                      tf.constant([seed, 11 + 2 * i], tf.int64)).numpy() for i in chunks]
+        return np.concatenate(scores, axis=1).astype(float)[steps]
 
 
 class MAMLPolicyGradient(MetaSGDPolicyGradient):

@@ -25,6 +25,9 @@ COLOURS: dict[str, str] = {
     "no meta-learning": "#9467bd",
     "chapter's code": "#7f7f7f",
     "random init": "#9467bd",
+    "pretrained": "#8c564b",
+    "before adapting": "#9e9e9e",
+    "oracle": "#000000",
 }
 #: Colours of coordinate groups (e.g. the features of ``LogisticTasks``).
 GROUP_COLOURS: dict[str, str] = {
@@ -165,4 +168,25 @@ def plot_sine_fits(ax, grid: np.ndarray, truth: np.ndarray, support: tuple[np.nd
         ax.set_title(title)
     ax.legend(frameon=False, fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.15),
               ncol=min(3, len(fits) + 2))
+    return ax
+
+
+def plot_trajectories(ax, positions: np.ndarray, goal: Sequence[float], *, name: str = "",
+                      colour_name: str = "Meta-SGD", linestyle: str = "-",
+                      title: str = "", limit: float = 0.6) -> "object":
+    """Episodes of 2-D navigation on the plane (notebook 03, §7.3): paths from the
+    origin (``positions``: ``(episodes, steps + 1, 2)``), the goal as a star."""
+    positions = np.asarray(positions, dtype=float)
+    if positions.ndim != 3 or positions.shape[-1] != 2:
+        raise ValueError(f"positions must have shape (episodes, steps, 2), got {positions.shape}")
+    for i, path in enumerate(positions):
+        ax.plot(path[:, 0], path[:, 1], color=colour(colour_name), linestyle=linestyle,
+                linewidth=1.2, alpha=0.8, label=name if i == 0 and name else None)
+    ax.plot(0, 0, "o", color="black", markersize=4)
+    ax.plot(*goal, marker="*", color="#d62728", markersize=14, linestyle="none")
+    ax.set_xlim(-limit, limit)
+    ax.set_ylim(-limit, limit)
+    ax.set_aspect("equal")
+    if title:
+        ax.set_title(title)
     return ax

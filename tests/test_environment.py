@@ -110,3 +110,28 @@ def test_import_tensorflow_is_quiet_and_seeded():
         assert run.returncode == 0, run.stderr
         assert "cuda" not in run.stderr.lower() and "absl" not in run.stderr, run.stderr
     assert runs[0].stdout == runs[1].stdout
+
+
+def test_release_memory_without_glibc_reports_false(monkeypatch):
+    import ctypes
+
+    from chapter_utils.environment import release_memory
+
+    def missing(name):
+        raise OSError(f"{name}: cannot open shared object file")
+    monkeypatch.setattr(ctypes, "CDLL", missing)
+    assert release_memory() is False
+
+
+def test_release_memory_calls_malloc_trim(monkeypatch):
+    import ctypes
+
+    from chapter_utils.environment import release_memory
+    calls = []
+
+    class FakeLibc:
+        def malloc_trim(self, pad):
+            calls.append(pad)
+            return 1
+    monkeypatch.setattr(ctypes, "CDLL", lambda name: FakeLibc())
+    assert release_memory() is True and calls == [0]

@@ -104,6 +104,12 @@ SPECS: tuple[NotebookSpec, ...] = (
                   diverge=(("beta", 1.0),), latency_target=1.0),
     )),
     NotebookSpec("02_meta_sgd_supervised", (META_SGD_SINE,)),
+    # 03 retrains an RL meta-learner at a small budget: its target is 10 s from click to figure.
+    NotebookSpec("03_meta_sgd_reinforcement", (
+        PanelSpec("panel", moves=(("alpha", 0.02), ("beta", 0.005), ("steps", 2),
+                                  ("trajectories", 10), ("iterations", 50)),
+                  diverge=(("alpha", 10.0),), latency_target=10.0),
+    )),
     # 04 also builds `stress`, a second panel it never displays (its check cell trains it).
     NotebookSpec("04_meta_sgd_from_scratch", (
         PanelSpec("panel",
