@@ -1,34 +1,63 @@
 """Helpers shared by the chapter 7 notebooks (Meta-SGD and Reptile).
 
-Small modules, each named after what it holds:
+The package is laid out by what each part is for; lower layers never import
+higher ones::
 
-* :mod:`chapter_utils.tasks` — the chapter's task samplers and task families
-  (``LogisticTasks`` for 7.4, ``SineTasks`` for 7.2 and 7.7).
-* :mod:`chapter_utils.meta_sgd_scratch` — notebook 04 (7.4): exact Meta-SGD
-  meta-gradients for the chapter's logistic model, and the trainers it compares.
-* :mod:`chapter_utils.quadratics`, :mod:`chapter_utils.quadratic_reptile` — notebooks
-  01 and 05 (7.1, 7.5–7.6): 2-D quadratic bowls, Meta-SGD/MAML and Reptile on them.
-* :mod:`chapter_utils.functional_mlp` — a TF2 network whose parameters are plain
-  tensors, batched over tasks (notebooks 02, 06, 07).
-* :mod:`chapter_utils.meta_sgd`, :mod:`chapter_utils.maml` — notebook 02 (7.2):
-  Meta-SGD and MAML for few-shot sine regression.
-* :mod:`chapter_utils.reptile` — notebook 06 (7.7): Reptile, fixed and fast;
-  :mod:`chapter_utils.reptile_chapter` — the chapter's 7.7 code in TF2, unchanged.
-* :mod:`chapter_utils.sine_benchmark` — the held-out sine benchmark;
-  :mod:`chapter_utils.sine_panels` — the sine panels of notebook 06 and the playground;
-  :mod:`chapter_utils.comparison` — the four methods side by side (notebook 07);
-  :mod:`chapter_utils.checks` — the argument checks the learners share.
-* :mod:`chapter_utils.gradcheck` — finite differences to check every gradient.
-* :mod:`chapter_utils.stats` — means with 95% intervals, running means.
-* :mod:`chapter_utils.plotting` — figures the notebooks share.
-* :mod:`chapter_utils.widgets` — the hyperparameter panel every notebook uses.
-* :mod:`chapter_utils.environment` — the setup cell's version check and seeding.
-* :mod:`chapter_utils.contents` / :mod:`chapter_utils.generated_cells` — the table of
-  contents and the generated navigation cells; :mod:`chapter_utils.run_notebooks`
-  re-executes the notebooks; :mod:`chapter_utils.benchmark` times things.
+    checks, environment, plotting   foundations: argument checks, the setup cell, figures
+    tasks/       task families (logistic 7.4, sine 7.2/7.7, quadratic bowls 7.1/7.5, navigation 7.3)
+    nets/        TF2 networks with plain-tensor parameters (an MLP, a Gaussian policy)
+    learners/    the TF2 meta-learners, one shape for all (MetaSGD, MAML, Reptile, the RL learners)
+    reference/   exact numpy references the notebooks teach from (7.4, the bowls, the chapter's 7.7)
+    evaluation/  held-out protocols, comparisons, gradient checks, statistics
+    panels/      the widget panels
+    tooling/     notebook generation, re-execution, benchmarks (for maintainers)
 
-Importing the package imports no TensorFlow; the modules that need it import it
-through :func:`chapter_utils.environment.import_tensorflow`.
+The names readers use most are importable from here — ``from chapter_utils import
+MetaSGD, SineTasks`` — and resolved on first use, so importing the package
+imports no TensorFlow.
 """
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __version__ = "0.1.0"
+
+#: The front door: public name → the module that defines it.
+_PUBLIC = {
+    "MetaSGD": "chapter_utils.learners.meta_sgd",
+    "MAML": "chapter_utils.learners.maml",
+    "Reptile": "chapter_utils.learners.reptile",
+    "MetaSGDPolicyGradient": "chapter_utils.learners.policy_gradient",
+    "MAMLPolicyGradient": "chapter_utils.learners.policy_gradient",
+    "PretrainedPolicyGradient": "chapter_utils.learners.policy_gradient",
+    "SineTasks": "chapter_utils.tasks.sine",
+    "SineTask": "chapter_utils.tasks.sine",
+    "sample_sine_points": "chapter_utils.tasks.sine",
+    "LogisticTasks": "chapter_utils.tasks.logistic",
+    "sample_points": "chapter_utils.tasks.logistic",
+    "chapter_batch": "chapter_utils.tasks.logistic",
+    "QuadraticFamily": "chapter_utils.tasks.quadratic",
+    "NavigationTasks": "chapter_utils.tasks.navigation",
+    "NavigationTask": "chapter_utils.tasks.navigation",
+    "NavigationEnv": "chapter_utils.tasks.navigation",
+    "average_return": "chapter_utils.tasks.navigation",
+    "meta_gradients": "chapter_utils.reference.logistic_meta_sgd",
+    "HyperparameterPanel": "chapter_utils.panels.base",
+}
+
+__all__ = sorted(_PUBLIC)
+
+
+def __getattr__(name: str) -> Any:
+    """Import the module behind a public name on first use (PEP 562)."""
+    module = _PUBLIC.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(list(globals()) + __all__)

@@ -12,7 +12,7 @@ from typing import Mapping, Optional, Sequence
 
 import numpy as np
 
-from .stats import mean_ci, running_mean
+from chapter_utils.evaluation.stats import mean_ci, running_mean
 
 #: One colour per method, the same in every notebook.
 COLOURS: dict[str, str] = {
@@ -46,7 +46,7 @@ def colour(name: str, index: int = 0) -> str:
 def plot_curves(ax, curves: Mapping[str, np.ndarray], *, window: int = 1,
                 references: Optional[Mapping[str, float]] = None,
                 xlabel: str = "meta-iteration", ylabel: str = "loss",
-                title: str = "") -> "object":
+                title: str = "") -> object:
     """Training curves (smoothed by a trailing mean of ``window``) and dashed
     horizontal reference lines (``label -> y``), e.g. a loss floor."""
     for i, (name, values) in enumerate(curves.items()):
@@ -69,7 +69,7 @@ def plot_curves(ax, curves: Mapping[str, np.ndarray], *, window: int = 1,
 
 def plot_comparison(ax, scores: Mapping[str, np.ndarray], *,
                     references: Optional[Mapping[str, float]] = None,
-                    ylabel: str = "", title: str = "", fmt: str = ".3f") -> "object":
+                    ylabel: str = "", title: str = "", fmt: str = ".3f") -> object:
     """One bar per method: the mean of its per-task ``scores`` with a 95% interval,
     the value written on the bar; dashed lines for ``references``."""
     names = list(scores)
@@ -96,7 +96,7 @@ def plot_comparison(ax, scores: Mapping[str, np.ndarray], *,
 
 
 def plot_coordinates(ax, values: np.ndarray, groups: Sequence[str], *,
-                     ylabel: str = "", title: str = "") -> "object":
+                     ylabel: str = "", title: str = "") -> object:
     """One bar per coordinate of a parameter vector (e.g. Meta-SGD's α), coloured
     by the coordinate's group, with a legend naming the groups."""
     values = np.asarray(values, dtype=float).ravel()
@@ -119,10 +119,10 @@ def plot_coordinates(ax, values: np.ndarray, groups: Sequence[str], *,
 def plot_mse_by_steps(ax, curves: Mapping[str, Mapping[int, np.ndarray]], *,
                       references: Optional[Mapping[str, float]] = None,
                       xlabel: str = "inner steps on the K support points",
-                      title: str = "", log: bool = True, robust: bool = False) -> "object":
+                      title: str = "", log: bool = True, robust: bool = False) -> object:
     """Held-out MSE against the number of adaptation steps, one line per method:
     ``curves[name][steps]`` holds the per-task MSEs (as from
-    :func:`chapter_utils.sine_benchmark.mse_by_steps`); the line is the mean and
+    :func:`chapter_utils.evaluation.sine.mse_by_steps`); the line is the mean and
     the band its 95% interval — or, with ``robust``, the median and the middle
     half of the tasks (a blown-up task counts as +∞), for learners whose
     predictions diverge on some tasks. Dashed lines for ``references`` (e.g.
@@ -152,7 +152,7 @@ def plot_mse_by_steps(ax, curves: Mapping[str, Mapping[int, np.ndarray]], *,
 
 
 def plot_sine_fits(ax, grid: np.ndarray, truth: np.ndarray, support: tuple[np.ndarray, np.ndarray],
-                   fits: Mapping[str, np.ndarray], *, title: str = "") -> "object":
+                   fits: Mapping[str, np.ndarray], *, title: str = "") -> object:
     """One sine task: the true wave, its K support points and the predictions
     ``fits[label]`` on ``grid`` (e.g. after 0, 1 and 32 steps). Later entries are
     drawn darker. Used by notebooks 02, 06 and the playground."""
@@ -173,7 +173,7 @@ def plot_sine_fits(ax, grid: np.ndarray, truth: np.ndarray, support: tuple[np.nd
 
 def plot_trajectories(ax, positions: np.ndarray, goal: Sequence[float], *, name: str = "",
                       colour_name: str = "Meta-SGD", linestyle: str = "-",
-                      title: str = "", limit: float = 0.6) -> "object":
+                      title: str = "", limit: float = 0.6) -> object:
     """Episodes of 2-D navigation on the plane (notebook 03, §7.3): paths from the
     origin (``positions``: ``(episodes, steps + 1, 2)``), the goal as a star."""
     positions = np.asarray(positions, dtype=float)

@@ -15,7 +15,12 @@ import numpy as np
 import pytest
 
 from chapter_utils.environment import (
-    NOT_INSTALLED, _older, check_environment, in_colab, installed_version, seed_everything,
+    NOT_INSTALLED,
+    _older,
+    check_environment,
+    in_colab,
+    installed_version,
+    seed_everything,
 )
 
 ROOT = Path(__file__).resolve().parents[1]

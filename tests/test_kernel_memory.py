@@ -1,4 +1,4 @@
-"""The repository's conftest.py measures each notebook kernel's peak memory and enforces a limit."""
+"""The kernel-memory plugin (tests/kernel_memory.py): each notebook kernel's peak memory, and its limit."""
 from __future__ import annotations
 
 import re
@@ -18,7 +18,7 @@ _BIG = "big = b'x' * (300 * 2**20)"
 
 
 def _run(pytester, limit_gib: float):
-    pytester.makeconftest((ROOT / "conftest.py").read_text(encoding="utf-8"))
+    pytester.makeconftest((ROOT / "tests" / "kernel_memory.py").read_text(encoding="utf-8"))
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell("x = 1"), nbformat.v4.new_code_cell(_BIG),
                 nbformat.v4.new_code_cell("del big")]

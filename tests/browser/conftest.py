@@ -38,7 +38,7 @@ from pathlib import Path
 
 import pytest
 
-from chapter_utils.contents import NOTEBOOK_DIR
+from chapter_utils.tooling.contents import NOTEBOOK_DIR
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts"

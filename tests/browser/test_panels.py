@@ -4,7 +4,7 @@ Lessons (:data:`SPECS`): the test opens a copy of the notebook in JupyterLab,
 clears the stored outputs, runs every cell and checks that no cell and no widget
 callback produced an error.
 
-Apps (:data:`APP_SPECS`, the notebooks in :data:`chapter_utils.contents.APPS`):
+Apps (:data:`APP_SPECS`, the notebooks in :data:`chapter_utils.tooling.contents.APPS`):
 the test opens the app through Voilà at ``/voila/render/<app>.ipynb``, as its
 Binder badge does; Voilà executes the notebook while the page loads. It checks
 that the page shows no error output and no code: every code cell is rendered
@@ -12,7 +12,7 @@ without an input area, no editor or prompt is in the page, and no line of the
 notebook's code appears in the page's visible text.
 
 Then, the same way in both, for each panel on the page (found by the CSS
-classes :class:`chapter_utils.widgets.HyperparameterPanel` gives its parts), it
+classes :class:`chapter_utils.panels.base.HyperparameterPanel` gives its parts), it
 types each new slider value into the slider's readout (or picks a dropdown
 option), checks that the readout shows it and that the kernel received it,
 presses **Train**, and checks that the figure was redrawn — exactly one figure,
@@ -48,8 +48,8 @@ from typing import Union
 import nbformat
 import pytest
 
-from chapter_utils.contents import APPS, NOTEBOOK_DIR, App, by_stem
-from chapter_utils.widgets import control_css_class
+from chapter_utils.panels.base import control_css_class
+from chapter_utils.tooling.contents import APPS, NOTEBOOK_DIR, App, by_stem
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -80,40 +80,43 @@ class NotebookSpec:
 
 @dataclass(frozen=True)
 class AppSpec:
-    """One app of :data:`chapter_utils.contents.APPS` and its panels, in page order."""
+    """One app of :data:`chapter_utils.tooling.contents.APPS` and its panels, in page order."""
 
     stem: str
     panels: tuple[PanelSpec, ...]
     load_timeout: float = 600.0               #: seconds for Voilà to execute it as the page loads
 
 
-# The ready-made sine-regression panels of chapter_utils.sine_panels, shown by a lesson (as
+# The ready-made sine-regression panels of chapter_utils.panels.sine, shown by a lesson (as
 # `panel`) and by the playground app; sine regression's target is 3 s from click to figure.
-#: :func:`chapter_utils.sine_panels.reptile_panel` (notebook 06, the playground).
+#: :func:`chapter_utils.panels.sine.reptile_panel` (notebook 06, the playground).
 REPTILE_SINE = PanelSpec(
-    "panel", moves=(("epsilon", 0.5), ("steps", 3), ("lr", 0.05), ("k", 5), ("iterations", 1000)),
-    diverge=(("lr", 1.0),), latency_target=3.0)
-#: :func:`chapter_utils.sine_panels.meta_sgd_panel` (notebook 02, the playground).
+    "panel", moves=(("epsilon", 0.5), ("inner_steps", 3), ("inner_lr", 0.05), ("shots", 5),
+                    ("iterations", 1000)),
+    diverge=(("inner_lr", 1.0),), latency_target=3.0)
+#: :func:`chapter_utils.panels.sine.meta_sgd_panel` (notebook 02, the playground).
 META_SGD_SINE = PanelSpec(
-    "panel", moves=(("beta", 0.02), ("alpha", 0.03), ("shots", 5), ("steps", 2), ("iterations", 500)),
-    diverge=(("beta", 1.0),), latency_target=3.0)
+    "panel", moves=(("meta_lr", 0.02), ("inner_lr", 0.03), ("shots", 5), ("inner_steps", 2),
+                    ("iterations", 500)),
+    diverge=(("meta_lr", 1.0),), latency_target=3.0)
 
 SPECS: tuple[NotebookSpec, ...] = (
     NotebookSpec("01_meta_sgd_idea", (
-        PanelSpec("panel", moves=(("alpha1", 0.5), ("alpha2", -0.5), ("beta", 0.1), ("steps", 3)),
+        PanelSpec("panel", moves=(("alpha_1", 0.5), ("alpha_2", -0.5), ("beta", 0.1), ("steps", 3)),
                   diverge=(("beta", 1.0),), latency_target=1.0),
     )),
     NotebookSpec("02_meta_sgd_supervised", (META_SGD_SINE,)),
     # 03 retrains an RL meta-learner at a small budget: its target is 10 s from click to figure.
     NotebookSpec("03_meta_sgd_reinforcement", (
-        PanelSpec("panel", moves=(("alpha", 0.02), ("beta", 0.005), ("steps", 2),
+        PanelSpec("panel", moves=(("inner_lr", 0.02), ("meta_lr", 0.005), ("inner_steps", 2),
                                   ("trajectories", 10), ("iterations", 50)),
-                  diverge=(("alpha", 10.0),), latency_target=10.0),
+                  diverge=(("inner_lr", 10.0),), latency_target=10.0),
     )),
     # 04 also builds `stress`, a second panel it never displays (its check cell trains it).
     NotebookSpec("04_meta_sgd_from_scratch", (
         PanelSpec("panel",
-                  moves=(("alpha", 1.0), ("beta", 1.0), ("steps", 3), ("shots", 5), ("tasks", 32)),
+                  moves=(("alpha_init", 1.0), ("beta", 1.0), ("inner_steps", 3), ("shots", 5),
+                         ("tasks_per_batch", 32)),
                   diverge=(("beta", 100.0),), latency_target=1.0),
     )),
     NotebookSpec("05_reptile_idea", (
@@ -323,7 +326,8 @@ _VOILA_PROBLEMS = """() => {
   for (const node of document.querySelectorAll('.jp-OutputArea-output')) {
     const text = node.textContent;
     if (node.getAttribute('data-mime-type') === 'application/vnd.jupyter.stderr'
-        || /Traceback|There was an error when executing cell|Cell execution timed out|Error displaying widget|Error rendering/.test(text))
+        || /Traceback|There was an error when executing cell|Cell execution timed out/.test(text)
+        || /Error displaying widget|Error rendering/.test(text))
       problems.push('shown: ' + text.slice(0, 400));
   }
   return problems.concat(((window.__cu || {}).errors || []).map(e => 'kernel: ' + e.slice(0, 400)));
@@ -635,7 +639,7 @@ def _app(stem: str) -> App:
     for app in APPS:
         if app.stem == stem:
             return app
-    raise ValueError(f"{stem!r} is not in chapter_utils.contents.APPS")
+    raise ValueError(f"{stem!r} is not in chapter_utils.tooling.contents.APPS")
 
 
 _WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"

@@ -1,0 +1,187 @@
+"""MAML, first-order MAML, Meta-SGD and Reptile on one sine benchmark (notebook 07).
+
+:func:`compare` trains each method on :class:`~chapter_utils.tasks.SineTasks`
+and scores it on the *same* held-out waves (:mod:`chapter_utils.evaluation.sine`):
+the MSE after adaptation for each K, and the MSE against the number of
+adaptation steps. Notebook 07 runs it at a reduced budget;
+``python -m chapter_utils.tooling.benchmark comparison`` runs it at each method's full
+default budget, training a separate learner for every K as the papers do, and
+writes :data:`RESULTS_FILE`, which the notebook shows next to its own run.
+"""
+from __future__ import annotations
+
+import json
+import platform
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from chapter_utils.checks import check_positive_int
+from chapter_utils.evaluation import sine as bench
+from chapter_utils.evaluation.stats import mean_ci
+from chapter_utils.tasks.sine import SineTasks
+
+#: Where the full-budget results live (committed, so the notebook can show them).
+RESULTS_FILE = Path(__file__).resolve().parents[2] / "notebooks" / "data" / "comparison_full_budget.json"
+
+#: The published figures usually quoted for this benchmark: MSE after one step, K = 5 / 10 / 20.
+PUBLISHED: dict[str, dict[int, float]] = {
+    "MAML": {5: 1.13, 10: 0.85, 20: 0.71},
+    "Meta-SGD": {5: 0.90, 10: 0.53, 20: 0.31},
+}
+PUBLISHED_SOURCE = (
+    "Li, Zhou, Chen and Li (2017), Meta-SGD: Learning to Learn Quickly for Few-Shot Learning, "
+    "arXiv:1707.09835, Table 1 (sine regression, MSE after one step; their tasks also vary "
+    "the frequency).")
+
+
+def _factories() -> dict[str, Callable[..., Any]]:
+    from chapter_utils.learners.maml import MAML
+    from chapter_utils.learners.meta_sgd import MetaSGD
+    from chapter_utils.learners.reptile import Reptile
+
+    return {"MAML": MAML, "first-order MAML": lambda **hp: MAML(first_order=True, **hp),
+            "Meta-SGD": MetaSGD, "Reptile": Reptile}
+
+
+#: The methods compared, in the order they are shown.
+METHODS: tuple[str, ...] = ("MAML", "first-order MAML", "Meta-SGD", "Reptile")
+
+
+def make_learner(method: str, **hyperparameters: Any):
+    """A fresh learner of ``method`` (one of :data:`METHODS`) with its recommended defaults,
+    changed by ``hyperparameters`` (e.g. ``shots=5``)."""
+    factories = _factories()
+    if method not in factories:
+        raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+    return factories[method](**hyperparameters)
+
+
+def adaptation_steps(learner) -> int:
+    """The steps each method is judged after: its training inner steps for MAML and
+    Meta-SGD (one, as in their papers), :attr:`eval_steps` (32) for Reptile."""
+    return int(getattr(learner, "eval_steps", None) or learner.inner_steps)
+
+
+@dataclass
+class MethodResult:
+    """One method's scores: per-task MSEs, keyed by K, on the shared held-out waves."""
+
+    method: str
+    steps: int                                   #: adaptation steps of :attr:`mse`
+    iterations: dict[int, int] = field(default_factory=dict)     #: K → meta-iterations trained
+    seconds: dict[int, float] = field(default_factory=dict)      #: K → training wall time
+    mse: dict[int, np.ndarray] = field(default_factory=dict)     #: K → per-task MSE after ``steps``
+    curve: dict[int, np.ndarray] = field(default_factory=dict)   #: step count → per-task MSE at K = curve_shots
+
+
+@dataclass
+class Comparison:
+    results: dict[str, MethodResult]
+    shots: tuple[int, ...]
+    curve_shots: int
+    n_tasks: int
+    budget: float
+    train_per_shots: bool
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-ready: each MSE as ``[mean, 95% half-width]``; each point of the
+        curve as quartiles ``[25%, median, 75%]`` plus the share of tasks whose
+        prediction blew up (Meta-SGD's α is tuned for its training steps, and
+        more steps overshoot on some waves), where a mean would be meaningless."""
+        def ci(values):
+            m, h = mean_ci(values)
+            return [round(m, 4), round(h, 4)]
+        return {
+            "shots": list(self.shots), "curve_shots": self.curve_shots, "n_tasks": self.n_tasks,
+            "budget": self.budget, "train_per_shots": self.train_per_shots,
+            "methods": {name: {
+                "steps": r.steps,
+                "iterations": {str(k): v for k, v in r.iterations.items()},
+                "seconds": {str(k): round(v, 2) for k, v in r.seconds.items()},
+                "mse": {str(k): ci(v) for k, v in r.mse.items()},
+                "curve": {str(s): robust(v) for s, v in r.curve.items()},
+            } for name, r in self.results.items()},
+        }
+
+
+def robust(values: np.ndarray) -> dict[str, Any]:
+    """Quartiles of per-task MSEs (blown-up tasks count as +∞) and the share that blew up."""
+    v = np.where(np.isfinite(values), values, np.inf)
+    q = np.quantile(v, [0.25, 0.5, 0.75])
+    return {"quartiles": [round(float(x), 4) if np.isfinite(x) else None for x in q],
+            "diverged": round(float(np.mean(~np.isfinite(values))), 4)}
+
+
+def compare(methods: Sequence[str] = METHODS, shots: Sequence[int] = (5, 10, 20), *,
+            budget: float = 1.0, train_per_shots: bool = False, curve_shots: int = 10,
+            curve_steps: Sequence[int] = tuple(range(11)), n_tasks: int = 500, seed: int = 0,
+            log: Callable[[str], None] | None = print) -> Comparison:
+    """Train every method and score it on the same held-out waves.
+
+    ``budget`` scales each method's default number of meta-iterations (1 = the
+    full default). With ``train_per_shots`` a separate learner is trained with
+    each K of ``shots`` (as the papers do); otherwise one learner, trained with
+    K = ``curve_shots``, is scored at every K. ``curve_steps``: the step counts
+    of the MSE-against-steps curve, at K = ``curve_shots``.
+    """
+    shots = tuple(check_positive_int(k, "shots") for k in shots)
+    curve_shots = check_positive_int(curve_shots, "curve_shots")
+    if train_per_shots and curve_shots not in shots:
+        raise ValueError(f"curve_shots={curve_shots} must be one of shots={shots} when training per K")
+    if not 0 < budget <= 10:
+        raise ValueError(f"budget must be in (0, 10], got {budget}")
+    for name in methods:
+        make_learner(name)                     # unknown names fail before any training
+    held = {k: bench.held_out(n_tasks, shots=k) for k in sorted(set(shots) | {curve_shots})}
+    results = {}
+    for name in methods:
+        result = None
+        for k in (shots if train_per_shots else (curve_shots,)):
+            learner = make_learner(name, shots=k)
+            iterations = max(1, round(budget * learner.iterations))
+            start = time.perf_counter()
+            learner.fit(SineTasks(), iterations=iterations, seed=seed)
+            seconds = time.perf_counter() - start
+            if result is None:
+                result = MethodResult(name, adaptation_steps(learner))
+            scored = shots if not train_per_shots else (k,)
+            for kk in scored:
+                result.mse[kk] = bench.mse_by_steps(learner, held[kk], steps=(result.steps,))[result.steps]
+                result.iterations[kk], result.seconds[kk] = iterations, seconds
+            if k == curve_shots or (not train_per_shots):
+                result.curve = bench.mse_by_steps(learner, held[curve_shots], steps=curve_steps)
+            if log is not None:
+                log(f"{name:17s} K={k:2d}: {iterations} iterations in {seconds:5.1f} s; " + ", ".join(
+                    f"K={kk} MSE {result.mse[kk].mean():.3f}" for kk in scored))
+        results[name] = result
+    return Comparison(results, shots, curve_shots, n_tasks, budget, train_per_shots)
+
+
+def save(comparison: Comparison, command: str, path: Path = RESULTS_FILE) -> Path:
+    """Write :meth:`Comparison.summary` with the command, date and machine that made it."""
+    record = {"command": command,
+              "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+              "machine": f"{platform.machine()}, {platform.system()}, {_cpus()} CPUs, "
+                         f"Python {platform.python_version()}",
+              **comparison.summary()}
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    return path
+
+
+def load(path: Path = RESULTS_FILE) -> Mapping[str, Any]:
+    """The saved full-budget results (see :func:`save`)."""
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def _cpus() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)

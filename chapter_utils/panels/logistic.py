@@ -1,0 +1,106 @@
+"""The panel of notebook 04 (§7.4.5): Meta-SGD from scratch on structured logistic tasks.
+
+:func:`logistic_panel` retrains Meta-SGD, the scalar-α learner and the chapter's rule
+(:func:`chapter_utils.reference.logistic_meta_sgd.compare_methods`) on the notebook's
+:class:`~chapter_utils.tasks.logistic.LogisticTasks` at a reduced budget, scores them and plain
+gradient steps on held-out tasks, and redraws the figure of §7.4.4 —
+:func:`draw_comparison`, which the notebook draws there too.
+
+Its sliders sit in the panel under ``compare_methods``'s (that is, ``meta_train``'s) own
+keyword arguments — ``alpha_init``, ``beta``, ``inner_steps``, ``shots``,
+``tasks_per_batch`` — and show them as ``"symbol · name"`` (``"β · beta"``), as
+:attr:`chapter_utils.learners.base.Hyperparameter.label` does, so Train passes the slider
+values straight through.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from functools import cache
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from chapter_utils import plotting
+from chapter_utils.panels.base import HyperparameterPanel, int_slider, log_slider
+from chapter_utils.reference import logistic_meta_sgd as msgd
+from chapter_utils.tasks.logistic import LogisticTasks
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+#: The best possible loss on coin-flip labels, and what predicting ½ everywhere scores (§7.4.2).
+LN2 = float(np.log(2))
+#: Held-out tasks a panel scores on (the notebook's §7.4.4 uses 2 000), and their seed.
+PANEL_TASKS = 500
+PANEL_SEED = 7
+
+
+def draw_comparison(comparison: msgd.Comparison, groups: Sequence[str] | np.ndarray,
+                    teacher: msgd.Evaluation | None = None) -> Figure:
+    """Notebook 04's figure (§7.4.4, redrawn by the panel of §7.4.5): training curves,
+    held-out accuracy and Meta-SGD's learned α, side by side.
+
+    ``groups`` names each coordinate's role (``LogisticTasks.groups``); with a
+    ``teacher`` evaluation its loss and accuracy are drawn as reference lines.
+    """
+    import matplotlib.pyplot as plt
+
+    loss_lines, accuracy_lines = {}, {"chance": 0.5}
+    if teacher is not None:
+        loss_lines["Bayes-optimal teacher"] = teacher.loss.mean()
+        accuracy_lines["Bayes-optimal teacher"] = teacher.accuracy.mean()
+    fig, axes = plt.subplots(1, 3, figsize=(15, 3.8))
+    curves = {name: r.query_loss for name, r in comparison.trained.items()}
+    plotting.plot_curves(axes[0], curves, window=50, references=loss_lines,
+                         ylabel="query loss after adaptation", title="meta-training")
+    accuracy = {name: ev.accuracy for name, ev in comparison.evaluations.items()}
+    plotting.plot_comparison(axes[1], accuracy, references=accuracy_lines,
+                             ylabel="held-out accuracy", title="new tasks, after adaptation")
+    axes[1].set_ylim(0.4, 1.0)
+    plotting.plot_coordinates(axes[2], comparison.trained["Meta-SGD"].alpha, groups,
+                              ylabel="learned α", title="Meta-SGD's learning rates")
+    fig.tight_layout()
+    return fig
+
+
+def _summary(comparison: msgd.Comparison) -> str:
+    """The panel's status line (notebook 04, §7.4.5): each method's mean held-out accuracy."""
+    acc = {name: ev.accuracy.mean() for name, ev in comparison.evaluations.items()}
+    return "held-out accuracy " + ", ".join(f"{n} {a:.3f}" for n, a in acc.items())
+
+
+def logistic_panel(family: LogisticTasks, query: int = 100, *,
+                   iterations: int = 300) -> HyperparameterPanel:
+    """Notebook 04's panel (§7.4.5) on the notebook's task ``family``.
+
+    Sliders: ``alpha_init``, ``beta``, ``inner_steps``, ``shots``, ``tasks_per_batch`` —
+    :func:`~chapter_utils.reference.logistic_meta_sgd.meta_train`'s own arguments. Train
+    calls ``msgd.compare_methods(family.sample_batch, family.dim, held_out, **values)`` with
+    ``iterations`` meta-iterations (300: under a third of §7.4.4's budget) and ``seed=0``;
+    ``held_out`` is :data:`PANEL_TASKS` tasks with ``shots`` support and ``query`` query
+    points (notebook 04's ``QUERY``), drawn once per number of shots with seed
+    :data:`PANEL_SEED`. A run whose loss passes 10 has diverged; the message quotes ln 2.
+    """
+
+    @cache                  # one held-out set per k, drawn once, not on every click
+    def held_out(shots: int) -> tuple[np.ndarray, ...]:
+        return family.sample_batch(PANEL_TASKS, shots, query, rng=PANEL_SEED)
+
+    def train(values: dict, progress: Callable[..., None]) -> msgd.Comparison:
+        return msgd.compare_methods(family.sample_batch, family.dim, held_out(values["shots"]),
+                                    iterations=iterations, seed=0, progress=progress, **values)
+
+    def draw(comparison: msgd.Comparison) -> Figure:
+        return draw_comparison(comparison, family.groups)
+
+    controls = {
+        "alpha_init": log_slider("α₀ · alpha_init", 0.1, 0.01, 3.0),
+        "beta": log_slider("β · beta", 0.5, 0.01, 100.0),
+        "inner_steps": int_slider("inner_steps", 1, 1, 5),
+        "shots": int_slider("k · shots", 10, 1, 40),
+        "tasks_per_batch": int_slider("tasks_per_batch", 16, 1, 64),
+    }
+    return HyperparameterPanel(controls, train, draw, summary=_summary,
+                               title="Meta-SGD on structured logistic tasks",
+                               divergence_hint="try a smaller β", max_loss=10.0,
+                               baseline=(LN2, "predicting ½ everywhere"))

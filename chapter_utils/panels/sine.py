@@ -1,0 +1,143 @@
+"""Ready-made panels for few-shot sine regression (notebook 06, §7.7, and the Voilà playground).
+
+Each function returns a :class:`chapter_utils.panels.base.HyperparameterPanel` that
+meta-trains a learner with the reader's settings at a *reduced budget* (so a
+retrain answers in seconds), then draws the held-out MSE against the number of
+adaptation steps beside a random initialisation, and one held-out wave fitted
+after 0 and 32 steps. Notebook 06 and ``notebooks/playground.ipynb`` both show
+:func:`reptile_panel`, notebook 02 and the playground :func:`meta_sgd_panel`;
+keeping them here means they cannot drift apart.
+"""
+from __future__ import annotations
+
+from functools import cache
+
+from chapter_utils import plotting
+from chapter_utils.evaluation import sine as bench
+from chapter_utils.evaluation.stats import format_ci
+from chapter_utils.learners.meta_sgd import MetaSGD
+from chapter_utils.learners.reptile import Reptile
+from chapter_utils.panels.base import HyperparameterPanel, hyperparameter_slider
+from chapter_utils.tasks.sine import SineTasks
+
+#: Adaptation steps at which a panel scores its learner.
+PANEL_STEPS = (0, 1, 2, 4, 8, 16, 32)
+#: Held-out waves a panel scores on (fewer than the notebooks' 500: it must answer fast).
+PANEL_TASKS = 200
+
+
+@cache
+def panel_held_out(shots: int) -> bench.HeldOut:
+    """The panels' held-out waves with ``shots`` support points, drawn once per ``shots``."""
+    return bench.held_out(PANEL_TASKS, shots=shots)
+
+
+@cache
+def _random_init_mse(shots: int) -> dict[int, object]:
+    return bench.mse_by_steps(Reptile().initialise(seed=0), panel_held_out(shots), steps=PANEL_STEPS)
+
+
+def draw_sine_result(model, data: bench.HeldOut, mse: dict, name: str):
+    """The panels' figure: held-out MSE against steps, and one wave after 0 and 32 steps."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
+    plotting.plot_mse_by_steps(axes[0], {name: mse, "random init": _random_init_mse(data.shots)},
+                               references={"predicting 0": float(bench.zero_mse(data).mean())},
+                               title=f"held-out MSE, K = {data.shots} ({len(data)} waves)")
+    x, y = data.x_support[0], data.y_support[0]
+    fits = {f"{name}, {s} steps": model.adapt(x, y, steps=s)(bench.GRID) for s in (0, 32)}
+    plotting.plot_sine_fits(axes[1], bench.GRID, data.y_grid[0], (x, y), fits,
+                            title="one held-out wave")
+    fig.tight_layout()
+    return fig
+
+
+def _summary(result) -> str:
+    mse = result[2]
+    return f"held-out MSE after 32 steps {format_ci(mse[32])} (before adapting {mse[0].mean():.2f})"
+
+
+def reptile_panel(iterations: int = 3000) -> HyperparameterPanel:
+    """Reptile on sine waves: ``epsilon``, ``inner_steps``, ``inner_lr``, ``shots``, ``iterations``.
+
+    Every slider is a :class:`Reptile` hyperparameter of the same name.
+    ``iterations`` is the budget the panel starts at (the library's default is
+    100 000; 3 000 answers in about a second once compiled).
+    """
+
+    def train(values, progress):
+        model = Reptile(**values).fit(SineTasks(), seed=0, progress=progress)
+        data = panel_held_out(model.shots)
+        return model, data, bench.mse_by_steps(model, data, steps=PANEL_STEPS)
+
+    controls = {
+        "epsilon": hyperparameter_slider(Reptile, "epsilon", 0.01, 1.0),
+        "inner_steps": hyperparameter_slider(Reptile, "inner_steps", 1, 20),
+        "inner_lr": hyperparameter_slider(Reptile, "inner_lr", 0.001, 1.0),
+        "shots": hyperparameter_slider(Reptile, "shots", 2, 40),
+        "iterations": hyperparameter_slider(Reptile, "iterations", 250, 20_000, value=iterations,
+                                            step=250),
+    }
+    zero = float(bench.zero_mse(panel_held_out(10)).mean())
+    return HyperparameterPanel(
+        controls, train, lambda result: draw_sine_result(*result, name="Reptile"),
+        summary=_summary, title="Reptile on sine waves (reduced budget)",
+        divergence_hint="try a smaller inner learning rate", max_loss=1e3,
+        baseline=(zero, "predicting 0"))
+
+
+def meta_sgd_panel(iterations: int = 1000) -> HyperparameterPanel:
+    """Meta-SGD on sine waves (notebook 02, §7.2): ``meta_lr`` (β), ``inner_lr`` (α₀),
+    ``shots`` (K), ``inner_steps``, ``iterations`` — each a :class:`MetaSGD` hyperparameter.
+
+    Runs without XLA, so a new K or step count does not wait for the compiler;
+    the figure shows the meta-training curve and two held-out waves (a middling
+    and the largest) before and after the inner steps the learner trained with —
+    Meta-SGD's learned α is tuned for exactly that many steps.
+    """
+
+    def train(values, progress):
+        learner = MetaSGD(**values, jit_compile=False).fit(SineTasks(), seed=0, progress=progress)
+        data = panel_held_out(learner.shots)
+        return learner, data, bench.mse_by_steps(learner, data, steps=(0, learner.inner_steps))
+
+    def draw(result):
+        import matplotlib.pyplot as plt
+
+        learner, data, _ = result
+        zero = float(bench.zero_mse(data).mean())
+        fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+        plotting.plot_curves(axes[0], {"Meta-SGD": learner.losses}, window=50,
+                             references={"predicting 0": zero},
+                             ylabel="query MSE after adapting", title="meta-training")
+        axes[0].set_yscale("log")
+        order = sorted(range(len(data)), key=lambda i: data.tasks[i].amplitude)
+        steps = learner.inner_steps
+        for ax, i in zip(axes[1:], (order[len(order) // 2], order[-1])):   # a middling, the largest
+            x, y = data.x_support[i], data.y_support[i]
+            fits = {f"Meta-SGD, {s} step{'s' * (s != 1)}": learner.adapt(x, y, steps=s)(bench.GRID)
+                    for s in (0, steps)}
+            plotting.plot_sine_fits(ax, bench.GRID, data.y_grid[i], (x, y), fits,
+                                    title=f"held-out wave, A = {data.tasks[i].amplitude:.2f}")
+        fig.tight_layout()
+        return fig
+
+    def summary(result):
+        learner, data, mse = result
+        return (f"held-out MSE with K = {data.shots} after {learner.inner_steps} step(s): "
+                f"{format_ci(mse[learner.inner_steps])} (before adapting {mse[0].mean():.2f})")
+
+    controls = {
+        "meta_lr": hyperparameter_slider(MetaSGD, "meta_lr", 1e-4, 1.0),
+        "inner_lr": hyperparameter_slider(MetaSGD, "inner_lr", 1e-3, 1.0),
+        "shots": hyperparameter_slider(MetaSGD, "shots", 1, 20),
+        "inner_steps": hyperparameter_slider(MetaSGD, "inner_steps", 1, 3),
+        "iterations": hyperparameter_slider(MetaSGD, "iterations", 250, 2000, value=iterations,
+                                            step=250),
+    }
+    zero = float(bench.zero_mse(panel_held_out(10)).mean())
+    return HyperparameterPanel(
+        controls, train, draw, summary=summary, title="Meta-SGD on few-shot sine regression",
+        divergence_hint="try a smaller β or initial α, or fewer inner steps", max_loss=1e3,
+        baseline=(zero, "predicting 0"))

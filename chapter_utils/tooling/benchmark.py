@@ -1,0 +1,175 @@
+"""Timings, kept out of the test-suite: ``python -m chapter_utils.tooling.benchmark [section ...]``.
+
+Sections (all by default):
+
+* ``scratch`` — notebook 04 (7.4): milliseconds per meta-iteration of each
+  trainer in :mod:`chapter_utils.reference.logistic_meta_sgd`, and the compute behind one
+  panel retrain at the panel's default settings.
+* ``reptile`` — notebook 06 (7.7): seconds per meta-iteration of the chapter's
+  Reptile (one task, as printed) and of :class:`chapter_utils.learners.reptile.Reptile`
+  (a batch of 10 tasks), measured in one run; then the default
+  ``Reptile().fit(SineTasks())`` — its wall time and held-out MSE.
+* ``meta_sgd`` — notebook 02 (7.2): milliseconds per meta-iteration of Meta-SGD,
+  MAML and their first-order forms (40-40 network, 25 tasks, one inner step, K = 10).
+* ``comparison`` — notebook 07: the four methods at their full default budgets,
+  one learner per K; writes ``notebooks/data/comparison_full_budget.json``, which
+  notebook 07 shows (takes several minutes).
+* ``navigation`` — notebook 03 (7.3): ``MetaSGDPolicyGradient`` and
+  ``MAMLPolicyGradient`` at their default budget, one fit per seed (five seeds),
+  each scored on 400 held-out goals after 0–3 adaptation steps; fit times.
+* ``notebooks`` — wall time of executing each existing notebook top to bottom
+  (a copy; the committed files are not touched).
+
+Every figure is measured on the machine it runs on; the README and the
+closing notes of the issues quote runs of this script.
+"""
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+from typing import Callable, Sequence
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _best_of(fn: Callable[[], object], repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def bench_scratch(repeats: int = 3) -> dict[str, float]:
+    """Notebook 04's trainers and the compute of one panel retrain (seconds)."""
+    from chapter_utils.reference import logistic_meta_sgd as msgd
+    from chapter_utils.tasks import LogisticTasks
+
+    family = LogisticTasks()
+    results: dict[str, float] = {}
+    iterations = 500
+    for method in ("meta-sgd", "scalar", "chapter"):
+        for steps in (1, 3):
+            seconds = _best_of(lambda m=method, k=steps: msgd.meta_train(
+                family.sample_batch, family.dim, method=m, iterations=iterations,
+                inner_steps=k, seed=0), repeats)
+            results[f"{method}, {steps} inner step(s): ms per meta-iteration "
+                    f"(16 tasks x 10 shots)"] = 1000 * seconds / iterations
+
+    held_out = family.sample_batch(500, 10, 100, rng=7)   # the panel caches it per k
+
+    def panel_compute() -> None:  # what notebook 04's panel (panels.logistic) trains at its defaults
+        msgd.compare_methods(family.sample_batch, family.dim, held_out, iterations=300,
+                             tasks_per_batch=16, shots=10, inner_steps=1, beta=0.5,
+                             alpha_init=0.1, seed=0)
+
+    results["notebook 04 panel retrain, compute only (s)"] = _best_of(panel_compute, repeats)
+    return results
+
+
+def bench_reptile(repeats: int = 3) -> dict[str, float]:
+    """Notebook 06: the chapter's Reptile against ours, per meta-iteration; the default fit."""
+    from chapter_utils.evaluation import sine as bench
+    from chapter_utils.learners.reptile import Reptile
+    from chapter_utils.reference import chapter_reptile as chapter
+    from chapter_utils.tasks import SineTasks
+
+    chapter.train_as_printed(epochs=1, echo=None)                    # compile once
+    epochs = 20
+    per_task = _best_of(lambda: chapter.train_as_printed(epochs=epochs, echo=None), repeats)
+    results = {"chapter's code (1 task, 50 Adam steps): ms per meta-iteration":
+               1000 * per_task / (epochs * chapter.NUM_TASKS)}
+    Reptile().fit(SineTasks(), iterations=250)                        # compile once
+    iterations = 5000
+    ours = _best_of(lambda: Reptile().fit(SineTasks(), iterations=iterations), repeats)
+    results["Reptile (10 tasks x 5 SGD steps, compiled): ms per meta-iteration"] = 1000 * ours / iterations
+    start = time.perf_counter()
+    learner = Reptile().fit(SineTasks())
+    results[f"Reptile().fit(SineTasks()), {learner.iterations} iterations (s)"] = time.perf_counter() - start
+    for shots in (5, 10):
+        mse = bench.mse_by_steps(learner, bench.held_out(500, shots), steps=(32,))[32]
+        results[f"held-out MSE, K = {shots}, 32 steps (500 tasks, mean)"] = float(mse.mean())
+    return results
+
+
+def bench_meta_sgd(repeats: int = 3) -> dict[str, float]:
+    """Notebook 02: seconds → ms per meta-iteration, the issue's throughput configuration."""
+    from chapter_utils.learners.maml import MAML
+    from chapter_utils.learners.meta_sgd import MetaSGD, time_meta_iteration
+
+    config = dict(hidden=(40, 40), meta_batch=25, inner_steps=1)
+    results = {}
+    for cls in (MetaSGD, MAML):
+        for first_order in (False, True):
+            name = cls.LABELS[first_order]
+            seconds = time_meta_iteration(cls, repeats=repeats, first_order=first_order, **config)
+            results[f"{name}: ms per meta-iteration (40-40, 25 tasks, 1 step, K = 10)"] = 1000 * seconds
+    return results
+
+
+def bench_comparison() -> dict[str, float]:
+    """Notebook 07 at full budget: train, score, save the results file."""
+    from chapter_utils.evaluation import comparison
+
+    result = comparison.compare(train_per_shots=True, budget=1.0)
+    path = comparison.save(result, command="python -m chapter_utils.tooling.benchmark comparison")
+    print(f"wrote {path.relative_to(ROOT)}")
+    return {f"{name}, K = {k}: held-out MSE after {r.steps} step(s)": float(r.mse[k].mean())
+            for name, r in result.results.items() for k in result.shots}
+
+
+def bench_notebooks(stems: Sequence[str] = ()) -> dict[str, float]:
+    """Seconds to execute each existing notebook (or ``stems``) top to bottom; nothing is saved."""
+    from chapter_utils.tooling.contents import existing
+    from chapter_utils.tooling.run_notebooks import execute
+
+    return {f"{nb.filename} top to bottom (s)": execute(nb.path(ROOT), ROOT)[1]
+            for nb in existing(ROOT) if not stems or nb.stem in stems}
+
+
+def bench_navigation(seeds: Sequence[int] = (0, 1, 2, 3, 4)) -> dict[str, float]:
+    """Notebook 03's learners at their default budget, one fit per seed, scored on 400
+    held-out goals (one adaptation each, 20 scoring episodes) after 0–3 adaptation steps."""
+    import numpy as np
+
+    from chapter_utils.learners.policy_gradient import MAMLPolicyGradient, MetaSGDPolicyGradient
+    from chapter_utils.tasks.navigation import NavigationTasks, held_out_goals
+
+    goals, results = held_out_goals(400), {}
+    for cls in (MetaSGDPolicyGradient, MAMLPolicyGradient):
+        table = []
+        for seed in seeds:
+            learner = cls().fit(NavigationTasks(), seed=seed)
+            table.append(learner.evaluate(goals, steps=(0, 1, 2, 3), episodes=20).mean(axis=1))
+            results[f"{cls.LABEL}, seed {seed}: fit (s)"] = learner.seconds
+            for steps, value in enumerate(table[-1]):
+                results[f"{cls.LABEL}, seed {seed}: return after {steps} step(s)"] = value
+        for steps, value in enumerate(np.mean(table, axis=0)):
+            results[f"{cls.LABEL}, mean of {len(seeds)} seeds: return after {steps} step(s)"] = value
+    return results
+
+
+SECTIONS = {"scratch": bench_scratch, "reptile": bench_reptile, "meta_sgd": bench_meta_sgd,
+            "comparison": bench_comparison, "navigation": bench_navigation,
+            "notebooks": bench_notebooks}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("sections", nargs="*", metavar="section",
+                        help=f"any of {', '.join(SECTIONS)} (default: all)")
+    args = parser.parse_args(argv)
+    unknown = [s for s in args.sections if s not in SECTIONS]
+    if unknown:
+        parser.error(f"unknown section(s) {', '.join(unknown)}; choose from {', '.join(SECTIONS)}")
+    for name in args.sections or list(SECTIONS):
+        print(f"== {name}")
+        for label, value in SECTIONS[name]().items():
+            print(f"{value:10.3f}  {label}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

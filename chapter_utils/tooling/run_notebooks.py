@@ -1,0 +1,172 @@
+"""Re-execute the notebooks top to bottom, in place, so their stored outputs are current.
+
+::
+
+    python -m chapter_utils.tooling.run_notebooks                 # every notebook that exists
+    python -m chapter_utils.tooling.run_notebooks 00_index 04_meta_sgd_from_scratch
+
+First brings the navigation up to date (:mod:`chapter_utils.tooling.generated_cells`), then
+runs each notebook in a fresh kernel of the Python running this command, with
+``notebooks/`` as the working directory, and saves it with its outputs and
+execution counts. A notebook in which a cell fails is left unchanged on disk,
+and the command exits with status 1.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+
+import nbformat
+from jupyter_client import AsyncKernelManager
+from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+from traitlets import default
+
+from chapter_utils.tooling import generated_cells as navigation
+from chapter_utils.tooling.contents import APPS, NOTEBOOK_DIR, NOTEBOOKS, App, Notebook, existing_with_apps
+
+KERNEL_NAME = "python3"
+CELL_TIMEOUT = 600  # seconds, the same as pytest's --nbval-cell-timeout
+
+
+class _CurrentPythonKernels(KernelSpecManager):
+    """Kernel specs whose ``python3`` is this interpreter, whatever else is installed."""
+
+    def get_kernel_spec(self, kernel_name: str) -> KernelSpec:
+        if kernel_name == KERNEL_NAME:
+            return KernelSpec(
+                argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                display_name="Python 3 (ipykernel)", language="python", resource_dir="",
+            )
+        return super().get_kernel_spec(kernel_name)
+
+
+class _CurrentPythonKernelManager(AsyncKernelManager):
+    """nbclient's default kernel manager, starting ``python3`` kernels with this interpreter.
+
+    The kernel talks over Unix sockets (``ipc``), not TCP ports: picking five free
+    ports is racy when other kernels (a JupyterLab under test, say) start at the
+    same moment, and a lost race left a run waiting for a reply that never came.
+    """
+
+    @default("transport")
+    def _transport_default(self) -> str:
+        return "ipc"
+
+    @default("ip")
+    def _ip_default(self) -> str:
+        # For ipc the "ip" is the sockets' path prefix; absolute, because the
+        # kernel runs in the notebook's folder and the client does not.
+        return os.path.join(tempfile.gettempdir(), f"nbkernel-{uuid.uuid4().hex}")
+
+    @default("kernel_spec_manager")
+    def _kernel_spec_manager_default(self) -> KernelSpecManager:
+        return _CurrentPythonKernels(data_dir=self.data_dir)
+
+
+def _kernel_env(root: Path) -> dict[str, str]:
+    """This process's environment, with the checkout's ``chapter_utils`` first on the path."""
+    env = dict(os.environ)
+    paths = [str(root)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
+    return env
+
+
+def execute(path: Path, root: Path, timeout: int = CELL_TIMEOUT) -> tuple[nbformat.NotebookNode, float]:
+    """Execute the notebook at ``path`` top to bottom in memory; return it and the wall time.
+
+    The kernel is this interpreter, the working directory the notebook's folder
+    and the checkout's ``chapter_utils`` first on the path. Nothing is written.
+
+    Raises:
+        nbclient.exceptions.CellExecutionError: if a cell fails.
+        nbclient.exceptions.CellTimeoutError: if a cell runs longer than ``timeout`` seconds.
+        nbclient.exceptions.DeadKernelError: if the kernel dies (out of memory, say).
+    """
+    path = Path(path)
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name=KERNEL_NAME,
+        kernel_manager_class=_CurrentPythonKernelManager,  # the client shuts the kernel down after
+        resources={"metadata": {"path": str(path.parent)}},
+        record_timing=False,  # no timestamps in cell metadata: re-runs give clean diffs
+    )
+    start = time.perf_counter()
+    client.execute(env=_kernel_env(Path(root)))
+    return nb, time.perf_counter() - start
+
+
+def run_notebook(path: Path, root: Path, timeout: int = CELL_TIMEOUT) -> float:
+    """:func:`execute` the notebook at ``path`` and save it; return the wall time in seconds.
+
+    A notebook whose execution raises (see :func:`execute`) is not touched.
+    """
+    nb, elapsed = execute(path, root, timeout)
+    text = nbformat.writes(nb)
+    Path(path).write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+    return elapsed
+
+
+def _selected(root: Path, stems: Sequence[str]) -> list[Notebook | App]:
+    present = existing_with_apps(root)
+    if not stems:
+        return present
+    known = {item.stem for item in (*NOTEBOOKS, *APPS)}
+    # accept 04_meta_sgd_from_scratch, 04_meta_sgd_from_scratch.ipynb or notebooks/04_...ipynb
+    wanted = {Path(stem).name.removesuffix(".ipynb") for stem in stems}
+    unknown = wanted - known
+    if unknown:
+        raise SystemExit(f"{', '.join(sorted(unknown))}: not in chapter_utils.tooling.contents.NOTEBOOKS or APPS")
+    missing = wanted - {item.stem for item in present}
+    if missing:
+        raise SystemExit(f"not written yet: {', '.join(sorted(missing))} (no file in {NOTEBOOK_DIR}/)")
+    return [item for item in present if item.stem in wanted]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command line: regenerate navigation, then execute the chosen notebooks in order."""
+    parser = argparse.ArgumentParser(prog="python -m chapter_utils.tooling.run_notebooks",
+                                     description=__doc__.split("\n")[0])
+    parser.add_argument("stems", nargs="*", help="notebooks to run, e.g. 04_meta_sgd_from_scratch "
+                        "(default: all that exist), always run in the contents' order")
+    parser.add_argument("--root", type=Path, default=None, help="repository root (default: found automatically)")
+    parser.add_argument("--timeout", type=int, default=CELL_TIMEOUT, help="seconds allowed per cell")
+    parser.add_argument("--no-navigation", action="store_true",
+                        help="do not regenerate the navigation first")
+    args = parser.parse_args(argv)
+    root = args.root.resolve() if args.root else navigation.find_root()
+
+    selected = _selected(root, args.stems)
+    if not args.no_navigation:
+        for path in navigation.update_all(root):
+            print(f"navigation updated: {path.relative_to(root)}")
+
+    failed = []
+    total = time.perf_counter()
+    for nb in selected:
+        print(f"{nb.filename} ...", end=" ", flush=True)
+        try:
+            seconds = run_notebook(nb.path(root), root, timeout=args.timeout)
+        except (CellExecutionError, CellTimeoutError, DeadKernelError) as error:
+            failed.append(nb.filename)
+            print(f"FAILED, left unchanged\n{error}", flush=True)
+            continue
+        print(f"{seconds:.1f} s", flush=True)
+    print(f"total {time.perf_counter() - total:.1f} s")
+    if failed:
+        print("failed:", ", ".join(failed), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,50 @@
+"""Tests for chapter_utils.panels.logistic: the panel of notebook 04 (§7.4.5)."""
+import inspect
+
+import matplotlib
+import matplotlib.pyplot as plt
+import pytest
+
+from chapter_utils.panels.logistic import LN2, draw_comparison, logistic_panel
+from chapter_utils.reference import logistic_meta_sgd as msgd
+from chapter_utils.tasks import LogisticTasks
+
+matplotlib.use("Agg")
+
+KEYS = ["alpha_init", "beta", "inner_steps", "shots", "tasks_per_batch"]
+
+
+def test_controls_are_meta_trains_arguments():
+    panel = logistic_panel(LogisticTasks())
+    assert list(panel.controls) == KEYS
+    assert set(KEYS) <= set(inspect.signature(msgd.meta_train).parameters)
+    assert panel.controls["beta"].description == "β · beta"
+    assert panel.controls["alpha_init"].description == "α₀ · alpha_init"
+    assert panel.values == {"alpha_init": pytest.approx(0.1), "beta": pytest.approx(0.5),
+                            "inner_steps": 1, "shots": 10, "tasks_per_batch": 16}
+    assert panel.baseline == (pytest.approx(LN2), "predicting ½ everywhere")
+
+
+def test_train_at_small_settings_draws_and_reports():
+    panel = logistic_panel(LogisticTasks(), query=20, iterations=20)
+    panel.controls["shots"].value = 5
+    panel.controls["tasks_per_batch"].value = 4
+    comparison = panel.train()
+    assert comparison is not None
+    assert set(comparison.evaluations) == {"Meta-SGD", "MAML (scalar α)", "chapter's code",
+                                           "no meta-learning"}
+    meta_sgd = comparison.trained["Meta-SGD"]
+    assert meta_sgd.settings["shots"] == 5 and meta_sgd.settings["tasks_per_batch"] == 4
+    assert len(meta_sgd.query_loss) == 20
+    assert panel.last_message.startswith("Done") and "held-out accuracy Meta-SGD" in panel.last_message
+    assert plt.get_fignums() == []
+    figure = draw_comparison(comparison, LogisticTasks().groups)
+    assert len(figure.axes) == 3
+    plt.close(figure)
+
+
+def test_too_large_beta_diverges_in_words():
+    panel = logistic_panel(LogisticTasks(), iterations=100)
+    panel.controls["beta"].value = 100.0
+    assert panel.train() is None
+    assert panel.last_message.startswith("Diverged") and "try a smaller β" in panel.last_message
