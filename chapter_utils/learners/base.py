@@ -135,6 +135,30 @@ class Hyperparameter:
         return float(value)
 
 
+#: What a hyperparameter that several learners share is, wherever it appears: its kind, valid range,
+#: symbol and slider scale. A learner states only its default and what it means there (:func:`shared`).
+SHARED: Mapping[str, Mapping[str, Any]] = MappingProxyType({
+    "hidden": dict(kind="widths"),
+    "activation": dict(kind="choice", choices=("relu", "tanh")),
+    "meta_batch": dict(kind="int", low=1),
+    "shots": dict(kind="int", low=1, symbol="K"),
+    "inner_steps": dict(kind="int", low=0),
+    "inner_lr": dict(low=0.0, symbol="α", log_scale=True),
+    "meta_lr": dict(low=0.0, symbol="β", log_scale=True),
+    "anneal": dict(kind="bool"),
+    "iterations": dict(kind="int", low=1),
+    "jit_compile": dict(kind="bool"),
+})
+
+
+def shared(name: str, default: Any, doc: str, **fields: Any) -> Hyperparameter:
+    """The declaration of a hyperparameter several learners share (:data:`SHARED`), with this
+    learner's default and doc; ``fields`` narrow it where the learner needs (e.g. ``low=1``)."""
+    if name not in SHARED:
+        raise ValueError(f"{name!r} is not a shared hyperparameter; declare it with Hyperparameter")
+    return Hyperparameter(name, default, doc, **{**SHARED[name], **fields})
+
+
 def revise(declared: Sequence[Hyperparameter], name: str, **fields: Any) -> tuple[Hyperparameter, ...]:
     """``declared`` with hyperparameter ``name`` changed (its default, doc, symbol, …):
     how a subclass states where its settings differ from its parent's."""
@@ -323,11 +347,12 @@ def adam_update(variables: Sequence, grads: Sequence, slots_m: Sequence, slots_v
     never inside an inner loop.
     """
     step_count.assign_add(1.0)
-    correction = tf.sqrt(1 - ADAM_BETA2 ** step_count) / (1 - ADAM_BETA1 ** step_count)
     for var, g, m, v, rate in zip(variables, grads, slots_m, slots_v, rates):
         m.assign(ADAM_BETA1 * m + (1 - ADAM_BETA1) * g)
         v.assign(ADAM_BETA2 * v + (1 - ADAM_BETA2) * tf.square(g))
-        var.assign_sub(rate * correction * m / (tf.sqrt(v) + ADAM_EPSILON))
+        # the bias-corrected step size, rate · √(1 − β₂ᵗ) / (1 − β₁ᵗ)
+        step = rate * tf.sqrt(1 - ADAM_BETA2 ** step_count) / (1 - ADAM_BETA1 ** step_count)
+        var.assign_sub(step * m / (tf.sqrt(v) + ADAM_EPSILON))
 
 
 def predict_by_steps(state: Any, advance: Callable[[Any, int, int], Any],

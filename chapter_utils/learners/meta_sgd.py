@@ -53,6 +53,7 @@ from chapter_utils.learners.base import (
     checked_predictor,
     predict_by_steps,
     schedule,
+    shared,
 )
 from chapter_utils.nets import mlp as fmlp
 from chapter_utils.tasks.sine import SineTasks
@@ -179,28 +180,22 @@ class MetaSGD(MetaLearner):
     #: Whether α is learned (Meta-SGD) or a fixed scalar (MAML).
     learns_alpha: ClassVar[bool] = True
     HYPERPARAMETERS: ClassVar[tuple[Hyperparameter, ...]] = (
-        Hyperparameter("hidden", (40, 40), "hidden-layer widths (the Meta-SGD paper's 40-40)",
-                       kind="widths"),
-        Hyperparameter("activation", "relu", "hidden-layer activation", kind="choice",
-                       choices=tuple(fmlp.ACTIVATIONS)),
-        Hyperparameter("meta_batch", 25, "tasks per meta-iteration", kind="int", low=1),
-        Hyperparameter("shots", 10, "support points per task (K) in meta-training", kind="int",
-                       low=1, symbol="K"),
+        shared("hidden", (40, 40), "hidden-layer widths (the Meta-SGD paper's 40-40)"),
+        shared("activation", "relu", "hidden-layer activation"),
+        shared("meta_batch", 25, "tasks per meta-iteration"),
+        shared("shots", 10, "support points per task (K) in meta-training"),
         Hyperparameter("query", 10, "query points per task that score the adaptation", kind="int",
                        low=1),
-        Hyperparameter("inner_steps", 1, "inner steps during meta-training", kind="int", low=1),
-        Hyperparameter("inner_lr", 0.01, "initial value of every entry of α (small, positive)",
-                       low=0.0, symbol="α₀", log_scale=True),
-        Hyperparameter("meta_lr", 0.005, "Adam's step size for the outer update of θ and α",
-                       low=0.0, symbol="β", log_scale=True),
-        Hyperparameter("anneal", True, "cosine-anneal β to 0 over the budget of a fit", kind="bool"),
-        Hyperparameter("iterations", 50_000, "default budget of fit (meta-iterations)", kind="int",
-                       low=1),
+        shared("inner_steps", 1, "inner steps during meta-training", low=1),
+        shared("inner_lr", 0.01, "initial value of every entry of α (small, positive)", symbol="α₀"),
+        shared("meta_lr", 0.005, "Adam's step size for the outer update of θ and α"),
+        shared("anneal", True, "cosine-anneal β to 0 over the budget of a fit"),
+        shared("iterations", 50_000, "default budget of fit (meta-iterations)"),
         Hyperparameter("first_order", False, "drop the second-order term of the meta-gradient",
                        kind="bool"),
         Hyperparameter("dtype", "float32", "floating-point type", kind="choice",
                        choices=("float32", "float64")),
-        Hyperparameter("jit_compile", True, "compile the training loop with XLA", kind="bool"),
+        shared("jit_compile", True, "compile the training loop with XLA"),
     )
 
     @property

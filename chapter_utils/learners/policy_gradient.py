@@ -36,7 +36,7 @@ import numpy as np
 
 from chapter_utils.checks import Progress, check_positive_int, check_seed, check_steps
 from chapter_utils.environment import import_tensorflow, release_memory
-from chapter_utils.learners.base import Hyperparameter, MetaLearner, adam_slots, adam_update, revise, schedule
+from chapter_utils.learners.base import Hyperparameter, MetaLearner, adam_slots, adam_update, revise, schedule, shared
 from chapter_utils.nets import gaussian_policy as gp
 from chapter_utils.nets import mlp as fmlp
 from chapter_utils.tasks import navigation as nav
@@ -224,27 +224,21 @@ class MetaSGDPolicyGradient(MetaLearner):
     LABEL: ClassVar[str] = "Meta-SGD"
     learns_alpha: ClassVar[bool] = True
     HYPERPARAMETERS: ClassVar[tuple[Hyperparameter, ...]] = (
-        Hyperparameter("hidden", (64, 64), "hidden-layer widths of the policy (2 → hidden → 2)",
-                       kind="widths"),
-        Hyperparameter("activation", "relu", "hidden-layer activation", kind="choice",
-                       choices=("relu", "tanh")),
-        Hyperparameter("meta_batch", 20, "tasks (goals) per meta-iteration", kind="int", low=1),
+        shared("hidden", (64, 64), "hidden-layer widths of the policy (2 → hidden → 2)"),
+        shared("activation", "relu", "hidden-layer activation"),
+        shared("meta_batch", 20, "tasks (goals) per meta-iteration"),
         Hyperparameter("trajectories", 40, "episodes per task for each inner step and the outer step",
                        kind="int", low=1),
-        Hyperparameter("inner_steps", 1, "policy-gradient steps in the inner loop in meta-training",
-                       kind="int", low=0),
-        Hyperparameter("inner_lr", 0.01, "initial value of every entry of α", low=0.0, symbol="α₀",
-                       log_scale=True),
-        Hyperparameter("meta_lr", 0.003, "Adam's step size for θ, cosine-annealed when anneal",
-                       low=0.0, symbol="β", log_scale=True),
+        shared("inner_steps", 1, "policy-gradient steps in the inner loop in meta-training"),
+        shared("inner_lr", 0.01, "initial value of every entry of α", symbol="α₀"),
+        shared("meta_lr", 0.003, "Adam's step size for θ, cosine-annealed when anneal"),
         Hyperparameter("alpha_lr_ratio", 0.1, "α's Adam step size as a fraction of β: α's entries "
                        "are about 0.01, and Adam moves every parameter by about its step size",
                        low=0.0),
         Hyperparameter("log_std_lr_ratio", 2.5, "log σ's Adam step size as a fraction of β, so the "
                        "noise that limits the return can shrink within the budget (much faster "
                        "and σ collapses, and meta-training with it)", low=0.0),
-        Hyperparameter("anneal", True, "cosine-anneal every step size to 0 over the budget",
-                       kind="bool"),
+        shared("anneal", True, "cosine-anneal every step size to 0 over the budget"),
         Hyperparameter("estimator", "surrogate", "the outer-gradient estimator (module docstring)",
                        kind="choice", choices=ESTIMATORS),
         Hyperparameter("discount", 0.99, "γ of the returns-to-go (returns are reported undiscounted)",
@@ -254,9 +248,9 @@ class MetaSGDPolicyGradient(MetaLearner):
         Hyperparameter("outer_epochs", 1, "outer steps on each meta-batch's trajectories", kind="int",
                        low=1),
         Hyperparameter("clip", 0.2, "PPO clipping of the outer loss when outer_epochs > 1", low=0.0),
-        Hyperparameter("iterations", 400, "default budget of fit (600–800 scored worse than 400 on "
-                       "held-out goals in tuning)", kind="int", low=1),
-        Hyperparameter("jit_compile", True, "compile the meta-iteration with XLA", kind="bool"),
+        shared("iterations", 400, "default budget of fit (600–800 scored worse than 400 on "
+               "held-out goals in tuning)"),
+        shared("jit_compile", True, "compile the meta-iteration with XLA"),
     )
 
     def __init__(self, **hyperparameters: Any) -> None:

@@ -40,6 +40,7 @@ from chapter_utils.learners.base import (
     checked_predictor,
     predict_by_steps,
     schedule,
+    shared,
 )
 from chapter_utils.nets import mlp as fmlp
 
@@ -117,21 +118,15 @@ class Reptile(MetaLearner):
 
     LABEL: ClassVar[str] = "Reptile"
     HYPERPARAMETERS: ClassVar[tuple[Hyperparameter, ...]] = (
-        Hyperparameter("hidden", (64, 64), "hidden-layer widths (the Reptile paper's 64-64)",
-                       kind="widths"),
-        Hyperparameter("activation", "tanh", "hidden-layer activation", kind="choice",
-                       choices=tuple(fmlp.ACTIVATIONS)),
-        Hyperparameter("inner_steps", 5, "plain-SGD steps of the inner loop (k)", kind="int", low=0),
-        Hyperparameter("inner_lr", 0.02, "step size of the inner loop, also used by adapt",
-                       low=0.0, symbol="α", log_scale=True),
-        Hyperparameter("meta_batch", 10, "tasks per meta-update (1 = the chapter's serial version)",
-                       kind="int", low=1),
-        Hyperparameter("shots", 10, "support points per task (K) in meta-training", kind="int",
-                       low=1, symbol="K"),
+        shared("hidden", (64, 64), "hidden-layer widths (the Reptile paper's 64-64)"),
+        shared("activation", "tanh", "hidden-layer activation"),
+        shared("inner_steps", 5, "plain-SGD steps of the inner loop (k)"),
+        shared("inner_lr", 0.02, "step size of the inner loop, also used by adapt"),
+        shared("meta_batch", 10, "tasks per meta-update (1 = the chapter's serial version)"),
+        shared("shots", 10, "support points per task (K) in meta-training"),
         Hyperparameter("epsilon", 1.0, "the outer step size, annealed linearly to 0", low=0.0,
                        symbol="ε", log_scale=True),
-        Hyperparameter("iterations", 100_000, "default budget of fit (meta-iterations)", kind="int",
-                       low=1),
+        shared("iterations", 100_000, "default budget of fit (meta-iterations)"),
         Hyperparameter("eval_steps", 32, "SGD steps adapt takes by default", kind="int", low=0),
     )
 

@@ -98,18 +98,33 @@ def hyperparameter_slider(learner: type, name: str, low: float, high: float,
     panel's range (within the declared one: the panel answers in seconds there).
     """
     declared = learner.hyperparameter(name)
+    if declared.kind not in ("int", "float"):
+        raise ValueError(f"{learner.__name__}.{name} is a {declared.kind}, not a number a slider can set")
     value = declared.default if value is None else value
     for end in (low, value, high):
         declared.check(end)
     if declared.kind == "int":
         return int_slider(declared.label, value, low, high, step=int(step or 1))
-    if declared.kind != "float":
-        raise ValueError(f"{learner.__name__}.{name} is a {declared.kind}, not a number a slider can set")
     if declared.log_scale:
         return log_slider(declared.label, value, low, high)
     if step is None:
         raise ValueError(f"a linear slider for {name} needs a step")
     return float_slider(declared.label, value, low, high, step)
+
+
+def learner_sliders(learner: type, **ranges: tuple[float, float] | Mapping[str, float]
+                    ) -> dict[str, widgets.ValueWidget]:
+    """A panel's controls for ``learner``: one :func:`hyperparameter_slider` per keyword, keyed by
+    the hyperparameter's own name — the name is written once, so it cannot drift.
+
+    Each keyword is a hyperparameter of ``learner``; its value is the panel's range ``(low, high)``
+    or a mapping of :func:`hyperparameter_slider`'s arguments (``low``, ``high``, ``value``, ``step``).
+    """
+    controls = {}
+    for name, spec in ranges.items():
+        arguments = dict(spec) if isinstance(spec, Mapping) else dict(zip(("low", "high"), spec))
+        controls[name] = hyperparameter_slider(learner, name, **arguments)
+    return controls
 
 
 def control_css_class(name: str) -> str:

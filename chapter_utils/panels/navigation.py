@@ -16,7 +16,7 @@ import numpy as np
 from chapter_utils import plotting
 from chapter_utils.evaluation.stats import format_ci, mean_ci
 from chapter_utils.learners.policy_gradient import MetaSGDPolicyGradient
-from chapter_utils.panels.base import HyperparameterPanel, hyperparameter_slider
+from chapter_utils.panels.base import HyperparameterPanel, learner_sliders
 from chapter_utils.tasks import navigation as nav
 
 #: Held-out goals the panel scores on, and the adaptation steps it reports.
@@ -84,14 +84,9 @@ def navigation_panel(iterations: int = 100) -> HyperparameterPanel:
         return (f"held-out return after {k} step{'s' * (k != 1)}: {format_ci(scores[k])} "
                 f"(before adapting {scores[0].mean():.1f})")
 
-    controls = {
-        "inner_lr": hyperparameter_slider(MetaSGDPolicyGradient, "inner_lr", 1e-3, 10.0),
-        "meta_lr": hyperparameter_slider(MetaSGDPolicyGradient, "meta_lr", 1e-4, 1.0),
-        "inner_steps": hyperparameter_slider(MetaSGDPolicyGradient, "inner_steps", 1, 3),
-        "trajectories": hyperparameter_slider(MetaSGDPolicyGradient, "trajectories", 2, 40, value=20),
-        "iterations": hyperparameter_slider(MetaSGDPolicyGradient, "iterations", 10, 400,
-                                            value=iterations, step=10),
-    }
+    controls = learner_sliders(MetaSGDPolicyGradient, inner_lr=(1e-3, 10.0), meta_lr=(1e-4, 1.0),
+                               inner_steps=(1, 3), trajectories=dict(low=2, high=40, value=20),
+                               iterations=dict(low=10, high=400, value=iterations, step=10))
     # minus the return of standing still at the origin: 100 steps at each goal's distance
     still = float(100 * np.linalg.norm(panel_goals(), axis=1).mean())
     return HyperparameterPanel(

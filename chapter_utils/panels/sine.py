@@ -17,7 +17,7 @@ from chapter_utils.evaluation import sine as bench
 from chapter_utils.evaluation.stats import format_ci
 from chapter_utils.learners.meta_sgd import MetaSGD
 from chapter_utils.learners.reptile import Reptile
-from chapter_utils.panels.base import HyperparameterPanel, hyperparameter_slider
+from chapter_utils.panels.base import HyperparameterPanel, learner_sliders
 from chapter_utils.tasks.sine import SineTasks
 
 #: Adaptation steps at which a panel scores its learner.
@@ -71,14 +71,9 @@ def reptile_panel(iterations: int = 3000) -> HyperparameterPanel:
         data = panel_held_out(model.shots)
         return model, data, bench.mse_by_steps(model, data, steps=PANEL_STEPS)
 
-    controls = {
-        "epsilon": hyperparameter_slider(Reptile, "epsilon", 0.01, 1.0),
-        "inner_steps": hyperparameter_slider(Reptile, "inner_steps", 1, 20),
-        "inner_lr": hyperparameter_slider(Reptile, "inner_lr", 0.001, 1.0),
-        "shots": hyperparameter_slider(Reptile, "shots", 2, 40),
-        "iterations": hyperparameter_slider(Reptile, "iterations", 250, 20_000, value=iterations,
-                                            step=250),
-    }
+    controls = learner_sliders(Reptile, epsilon=(0.01, 1.0), inner_steps=(1, 20), inner_lr=(0.001, 1.0),
+                               shots=(2, 40),
+                               iterations=dict(low=250, high=20_000, value=iterations, step=250))
     zero = float(bench.zero_mse(panel_held_out(10)).mean())
     return HyperparameterPanel(
         controls, train, lambda result: draw_sine_result(*result, name="Reptile"),
@@ -128,14 +123,9 @@ def meta_sgd_panel(iterations: int = 1000) -> HyperparameterPanel:
         return (f"held-out MSE with K = {data.shots} after {learner.inner_steps} step(s): "
                 f"{format_ci(mse[learner.inner_steps])} (before adapting {mse[0].mean():.2f})")
 
-    controls = {
-        "meta_lr": hyperparameter_slider(MetaSGD, "meta_lr", 1e-4, 1.0),
-        "inner_lr": hyperparameter_slider(MetaSGD, "inner_lr", 1e-3, 1.0),
-        "shots": hyperparameter_slider(MetaSGD, "shots", 1, 20),
-        "inner_steps": hyperparameter_slider(MetaSGD, "inner_steps", 1, 3),
-        "iterations": hyperparameter_slider(MetaSGD, "iterations", 250, 2000, value=iterations,
-                                            step=250),
-    }
+    controls = learner_sliders(MetaSGD, meta_lr=(1e-4, 1.0), inner_lr=(1e-3, 1.0), shots=(1, 20),
+                               inner_steps=(1, 3),
+                               iterations=dict(low=250, high=2000, value=iterations, step=250))
     zero = float(bench.zero_mse(panel_held_out(10)).mean())
     return HyperparameterPanel(
         controls, train, draw, summary=summary, title="Meta-SGD on few-shot sine regression",
