@@ -45,13 +45,6 @@ def check_seed(seed: object) -> int:
     return int(seed)
 
 
-def check_bool(value: object, name: str) -> bool:
-    """``value`` if it is ``True`` or ``False`` (``ValueError`` otherwise)."""
-    if not isinstance(value, bool):
-        raise ValueError(f"{name} must be True or False, got {value!r}")
-    return value
-
-
 def check_progress(progress: object) -> None:
     """A progress callback: callable or ``None``."""
     if progress is not None and not callable(progress):

@@ -38,3 +38,22 @@ def test_support_sets_and_query():
             checks.check_support_sets(*bad)
     with pytest.raises(ValueError, match="1-D"):
         checks.check_query(np.zeros((2, 2)))
+
+
+def test_seeds_generators_and_callbacks_are_checked_in_one_place():
+    assert checks.check_seed(3) == 3
+    for bad in (-1, 1.5, True, "3"):
+        with pytest.raises(ValueError, match="seed must be a non-negative integer"):
+            checks.check_seed(bad)
+    gen = checks.as_generator(5)
+    assert checks.as_generator(gen) is gen
+    assert checks.as_generator(5).random() == np.random.default_rng(5).random()
+    with pytest.raises(ValueError, match="seed must be non-negative"):
+        checks.as_generator(-1)
+    checks.check_progress(None)
+    checks.check_progress(print)
+    with pytest.raises(ValueError, match="progress must be callable"):
+        checks.check_progress("print")
+    assert checks.check_steps(1, minimum=1) == 1
+    with pytest.raises(ValueError, match="inner_steps must be an integer ≥ 1"):
+        checks.check_steps(0, "inner_steps", minimum=1)

@@ -347,11 +347,11 @@ def adam_update(variables: Sequence, grads: Sequence, slots_m: Sequence, slots_v
     never inside an inner loop.
     """
     step_count.assign_add(1.0)
+    root, denominator = tf.sqrt(1 - ADAM_BETA2 ** step_count), 1 - ADAM_BETA1 ** step_count
     for var, g, m, v, rate in zip(variables, grads, slots_m, slots_v, rates):
         m.assign(ADAM_BETA1 * m + (1 - ADAM_BETA1) * g)
         v.assign(ADAM_BETA2 * v + (1 - ADAM_BETA2) * tf.square(g))
-        # the bias-corrected step size, rate · √(1 − β₂ᵗ) / (1 − β₁ᵗ)
-        step = rate * tf.sqrt(1 - ADAM_BETA2 ** step_count) / (1 - ADAM_BETA1 ** step_count)
+        step = rate * root / denominator          # the bias-corrected step size, rate · √(1 − β₂ᵗ) / (1 − β₁ᵗ)
         var.assign_sub(step * m / (tf.sqrt(v) + ADAM_EPSILON))
 
 
