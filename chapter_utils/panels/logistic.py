@@ -35,7 +35,7 @@ PANEL_TASKS = 500
 PANEL_SEED = 7
 
 
-def draw_comparison(comparison: msgd.Comparison, groups: Sequence[str] | np.ndarray,
+def draw_comparison(comparison: msgd.MethodComparison, groups: Sequence[str] | np.ndarray,
                     teacher: msgd.Evaluation | None = None) -> Figure:
     """Notebook 04's figure (§7.4.4, redrawn by the panel of §7.4.5): training curves,
     held-out accuracy and Meta-SGD's learned α, side by side.
@@ -63,7 +63,7 @@ def draw_comparison(comparison: msgd.Comparison, groups: Sequence[str] | np.ndar
     return fig
 
 
-def _summary(comparison: msgd.Comparison) -> str:
+def _summary(comparison: msgd.MethodComparison) -> str:
     """The panel's status line (notebook 04, §7.4.5): each method's mean held-out accuracy."""
     acc = {name: ev.accuracy.mean() for name, ev in comparison.evaluations.items()}
     return "held-out accuracy " + ", ".join(f"{n} {a:.3f}" for n, a in acc.items())
@@ -86,11 +86,11 @@ def logistic_panel(family: LogisticTasks, query: int = 100, *,
     def held_out(shots: int) -> tuple[np.ndarray, ...]:
         return family.sample_batch(PANEL_TASKS, shots, query, rng=PANEL_SEED)
 
-    def train(values: dict, progress: Callable[..., None]) -> msgd.Comparison:
+    def train(values: dict, progress: Callable[..., None]) -> msgd.MethodComparison:
         return msgd.compare_methods(family.sample_batch, family.dim, held_out(values["shots"]),
                                     iterations=iterations, seed=0, progress=progress, **values)
 
-    def draw(comparison: msgd.Comparison) -> Figure:
+    def draw(comparison: msgd.MethodComparison) -> Figure:
         return draw_comparison(comparison, family.groups)
 
     controls = {

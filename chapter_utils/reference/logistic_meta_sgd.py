@@ -22,14 +22,12 @@ from typing import Callable, Literal, Optional, Sequence
 
 import numpy as np
 
-from chapter_utils.checks import RngLike, as_generator, check_positive_int
+from chapter_utils.checks import Progress, RngLike, as_generator, check_positive_int
 
 Method = Literal["meta-sgd", "scalar", "chapter"]
 #: Draws a meta-batch: ``(n_tasks, k_train, k_test, rng) -> (x_tr, y_tr, x_te, y_te)``.
 BatchSampler = Callable[[int, int, int, np.random.Generator],
                         tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]
-#: Called as ``progress(iteration, total, loss)``; may raise to stop training.
-Progress = Callable[[int, int, float], None]
 
 
 # --------------------------------------------------------------------------- model
@@ -301,7 +299,7 @@ METHOD_NAMES = {"meta-sgd": "Meta-SGD", "scalar": "MAML (scalar α)", "chapter":
 
 
 @dataclass
-class Comparison:
+class MethodComparison:
     """Meta-SGD, a scalar α, the chapter's rule and no meta-learning, scored on the same tasks."""
 
     trained: dict             #: display name -> :class:`MetaTrainResult`
@@ -312,7 +310,7 @@ class Comparison:
 def compare_methods(sampler: BatchSampler, dim: int, held_out: Sequence[np.ndarray], *,
                     methods: Sequence[str] = ("meta-sgd", "scalar", "chapter"),
                     progress: Optional[Callable[..., None]] = None,
-                    **settings) -> Comparison:
+                    **settings) -> MethodComparison:
     """Train each of ``methods`` with the same ``settings`` (see :func:`meta_train`) and
     score all of them, plus plain gradient steps from the same initial θ, on ``held_out``
     after ``settings['inner_steps']`` steps (notebook 04, §4 and the panel of §5).
@@ -336,4 +334,4 @@ def compare_methods(sampler: BatchSampler, dim: int, held_out: Sequence[np.ndarr
     # No meta-learning starts where the meta-learners started (the chapter's rule starts elsewhere).
     start = next((r for r in trained.values() if r.method != "chapter"), next(iter(trained.values())))
     plain_lr, evaluations["no meta-learning"] = best_plain_step(start.theta_init, held_out, steps)
-    return Comparison(trained, evaluations, plain_lr)
+    return MethodComparison(trained, evaluations, plain_lr)
