@@ -556,13 +556,17 @@ def _evidence_on_failure(document: PanelPage, artifacts: Path):
 @pytest.mark.parametrize("spec", SPECS, ids=lambda spec: spec.stem)
 def test_panels_respond_in_the_browser(spec, page, lab, artifacts, latency_log):
     notebook = LabNotebook(page, lab, spec.stem)
-    with _evidence_on_failure(notebook, artifacts):
-        notebook.open()
-        notebook.run_all(spec.run_all_timeout)
-        assert notebook.problems() == [], "errors after Run All"
-        notebook.check_kernel_python()
-        _exercise_panels(notebook, spec.panels, artifacts, latency_log)
-        assert notebook.problems() == [], "errors after using the panels"
+    try:
+        with _evidence_on_failure(notebook, artifacts):
+            notebook.open()
+            notebook.run_all(spec.run_all_timeout)
+            assert notebook.problems() == [], "errors after Run All"
+            notebook.check_kernel_python()
+            _exercise_panels(notebook, spec.panels, artifacts, latency_log)
+            assert notebook.problems() == [], "errors after using the panels"
+    finally:
+        page.close()              # the tab first, so no widget reconnects to the kernel
+        lab.shutdown_kernels()    # then the kernel: the next test starts from a quiet machine
 
 
 @pytest.mark.browser
