@@ -277,9 +277,12 @@ class MetaSGDPolicyGradient(MetaLearner):
         return theta, alpha, np.random.default_rng([seed, 1])
 
     def _wrap(self, theta, alpha):
-        self.returns_before = self.returns_after = np.empty(0)
         return ([tf.Variable(p) for p in theta],
                 [tf.Variable(a) if self.learns_alpha else tf.constant(a) for a in alpha])
+
+    def _set_parameters(self, theta, alpha) -> None:
+        super()._set_parameters(theta, alpha)
+        self.returns_before = self.returns_after = np.empty(0)
 
     def _rates(self, factor: float) -> list:
         """Adam's step size for every trainable tensor, by name: β for θ, β · ``log_std_lr_ratio``
