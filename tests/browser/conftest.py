@@ -60,6 +60,8 @@ LAB_SETTINGS = {
 
 #: ``(notebook or app, what, seconds, training seconds, target)`` of every Train click, for the summary.
 LATENCIES: list[tuple[str, str, float, float, float]] = []
+#: Voilà loads that stalled (app, what the page said, attempt); see ``VoilaApp.open``.
+VOILA_STALLS: list[tuple[str, str, int]] = []
 
 
 def _free_port() -> int:
@@ -105,22 +107,31 @@ class JupyterServer:
         """The WebSocket URL of kernel ``kernel_id``'s channels (Jupyter server's kernel API)."""
         return f"ws://127.0.0.1:{self.port}/api/kernels/{kernel_id}/channels?token={self.token}"
 
+    def _rest(self, method: str, path: str):
+        """Call the Jupyter server's REST API; the decoded JSON answer (``None`` if empty)."""
+        request = urllib.request.Request(f"{self.url}{path}", method=method,
+                                         headers={"Authorization": f"token {self.token}"})
+        with urllib.request.urlopen(request, timeout=60) as response:
+            body = response.read()
+        return json.loads(body) if body else None
+
+    def kernel_states(self) -> list[str]:
+        """``execution_state`` of every kernel the server runs ("busy", "idle", "starting"…).
+
+        The server follows each kernel's IOPub channel itself, so this is the kernel's
+        own report, independent of whichever client is waiting on it.
+        """
+        return [kernel["execution_state"] for kernel in self._rest("GET", "/api/kernels")]
+
     def shutdown_kernels(self) -> int:
         """Shut down every kernel the server runs (Jupyter server's REST API); returns how many.
 
         A lesson's kernel holds up to 1.5 GB once its notebook has run; left running, six of
         them would sit beside whatever the next test starts, as no reader's session would.
         """
-        def call(method: str, path: str):
-            request = urllib.request.Request(f"{self.url}{path}", method=method,
-                                             headers={"Authorization": f"token {self.token}"})
-            with urllib.request.urlopen(request, timeout=60) as response:
-                body = response.read()
-            return json.loads(body) if body else None
-
-        kernels = call("GET", "/api/kernels")
+        kernels = self._rest("GET", "/api/kernels")
         for kernel in kernels:
-            call("DELETE", f"/api/kernels/{kernel['id']}")
+            self._rest("DELETE", f"/api/kernels/{kernel['id']}")
         return len(kernels)
 
     def log_tail(self, lines: int = 40) -> str:
@@ -329,12 +340,22 @@ def latency_log() -> list[tuple[str, str, float, float, float]]:
 
 
 @pytest.fixture(scope="session")
+def voila_stalls() -> list[tuple[str, str, int]]:
+    """Where the Voilà test records a load that stalled: ``(app, page text, attempt)``."""
+    return VOILA_STALLS
+
+
+@pytest.fixture(scope="session")
 def artifacts() -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS
 
 
 def pytest_terminal_summary(terminalreporter):
+    if VOILA_STALLS:
+        terminalreporter.section("Voilà loads that stalled and were reloaded")
+        for app, text, attempt in VOILA_STALLS:
+            terminalreporter.write_line(f"{app}: attempt {attempt} stopped at {text!r} with its kernel idle")
     if not LATENCIES:
         return
     terminalreporter.section("panel latency: Train click to new figure (browser)")

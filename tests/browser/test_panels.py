@@ -40,6 +40,7 @@ import math
 import os
 import re
 import sys
+import time
 import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -134,6 +135,7 @@ APP_SPECS: tuple[AppSpec, ...] = (
 
 TRAIN_TIMEOUT = 120_000  # ms: one Train click, on a loaded machine
 PANELS_SHOWN_TIMEOUT = 120.0  # seconds from the end of a Voilà page's execution to its panels drawn
+VOILA_STALL_SECONDS = 30.0  # a Voilà page whose progress text stays put this long, its kernel idle, has stalled
 
 # --- JavaScript run in the page: the kernel, over the Jupyter server's WebSocket API ---------
 # The kernel protocol's messages as JSON text frames (no subprotocol asked for); binary frames
@@ -313,6 +315,9 @@ _PROBLEMS = f"""(path) => {{
 _VOILA_EXECUTED = """() => document.readyState === 'complete' && !document.getElementById('loading')
   && !!document.getElementById('rendered_cells')"""
 
+_VOILA_PROGRESS = """() => { const el = document.getElementById('loading_text');
+  return el ? el.innerText : ''; }"""
+
 _VOILA_PANELS_SHOWN = """(count) => {
   const panels = document.querySelectorAll('.cu-panel');
   return panels.length >= count
@@ -421,16 +426,57 @@ class VoilaApp(PanelPage):
         self.app = app
         self.label, self.slug = f"{app.stem} (Voilà)", f"{app.stem}-voila"
 
-    def open(self, timeout: float, panels: int) -> None:
-        """Load the page, wait for Voilà to execute the notebook (without errors) and draw ``panels`` panels."""
-        self.page.goto(self.server.app_url(self.app.filename), wait_until="commit")
-        self._wait(_VOILA_EXECUTED, None, timeout, f"execute {self.app.filename} within {timeout:g} s")
+    def open(self, timeout: float, panels: int, stalls: list) -> None:
+        """Load the page, wait for Voilà to execute the notebook (without errors) and draw ``panels`` panels.
+
+        A load that stalls (see :meth:`_execute`) is recorded in ``stalls`` and tried once
+        more with a fresh kernel; a second stall fails the test.
+        """
+        for attempt in (1, 2):
+            self.page.goto(self.server.app_url(self.app.filename), wait_until="commit")
+            stalled_at = self._execute(timeout)
+            if stalled_at is None:
+                break
+            stalls.append((self.app.stem, stalled_at, attempt))
+            assert attempt == 1, (
+                f"Voilà stalled twice at {stalled_at!r}: the kernel was idle for {VOILA_STALL_SECONDS:g} s "
+                f"while the page waited\nserver log:\n{self.server.log_tail()}")
+            self.server.shutdown_kernels()
         problems = self.problems()
         assert not problems, (f"errors when Voilà executed {self.app.filename}: {problems}\n"
                               f"server log:\n{self.server.log_tail()}")
         self._wait(_VOILA_PANELS_SHOWN, panels, PANELS_SHOWN_TIMEOUT, f"show {panels} panel(s)")
         config = json.loads(self.page.locator("#jupyter-config-data").text_content())
         self._connect(config["kernelId"])
+
+    def _execute(self, timeout: float) -> str | None:
+        """Wait up to ``timeout`` s for Voilà to execute the notebook; ``None`` once it has.
+
+        Returns the page's progress text instead if the load *stalled*: the text
+        ("Executing k of n") unchanged for :data:`VOILA_STALL_SECONDS` while every
+        kernel reports itself idle. The kernel has finished the cell, but the Voilà
+        server never picks up its reply, and the page would wait for ever. This
+        stalled CI once; with six busy processes on two cores it stalled 4 of 10
+        loads with ipykernel 7.4 and 3 of 10 with 6.31. nbclient alone (no Voilà)
+        stalls the same way: the reply sits unread on the client's shell socket
+        (upstream, not in this repository). A reader would reload the page; the test
+        does so once, and says so in its summary.
+        """
+        deadline = time.monotonic() + timeout
+        text, since = None, time.monotonic()
+        while time.monotonic() < deadline:
+            if self.page.evaluate(_VOILA_EXECUTED):
+                return None
+            now_text = self.page.evaluate(_VOILA_PROGRESS)
+            if now_text != text:
+                text, since = now_text, time.monotonic()
+            elif time.monotonic() - since >= VOILA_STALL_SECONDS:
+                states = self.server.kernel_states()
+                if states and all(state == "idle" for state in states):
+                    return text
+            time.sleep(0.5)
+        self._wait(_VOILA_EXECUTED, None, 1, f"execute {self.app.filename} within {timeout:g} s")
+        return None
 
     def _wait(self, condition: str, arg, seconds: float, what: str) -> None:
         try:
@@ -571,10 +617,10 @@ def test_panels_respond_in_the_browser(spec, page, lab, artifacts, latency_log):
 
 @pytest.mark.browser
 @pytest.mark.parametrize("spec", APP_SPECS, ids=lambda spec: spec.stem)
-def test_app_panels_respond_in_voila(spec, page, voila, artifacts, latency_log):
+def test_app_panels_respond_in_voila(spec, page, voila, artifacts, latency_log, voila_stalls):
     app = VoilaApp(page, voila, _app(spec.stem))
     with _evidence_on_failure(app, artifacts):
-        app.open(spec.load_timeout, len(spec.panels))
+        app.open(spec.load_timeout, len(spec.panels), voila_stalls)
         assert app.problems() == [], "errors when Voilà executed the app"
         app.check_no_code()
         app.check_kernel_python()
