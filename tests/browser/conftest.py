@@ -107,11 +107,11 @@ class JupyterServer:
         """The WebSocket URL of kernel ``kernel_id``'s channels (Jupyter server's kernel API)."""
         return f"ws://127.0.0.1:{self.port}/api/kernels/{kernel_id}/channels?token={self.token}"
 
-    def _rest(self, method: str, path: str):
+    def _rest(self, method: str, path: str, timeout: float = 60.0):
         """Call the Jupyter server's REST API; the decoded JSON answer (``None`` if empty)."""
         request = urllib.request.Request(f"{self.url}{path}", method=method,
                                          headers={"Authorization": f"token {self.token}"})
-        with urllib.request.urlopen(request, timeout=60) as response:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             body = response.read()
         return json.loads(body) if body else None
 
@@ -193,14 +193,12 @@ class JupyterServer:
                            f"{self.log_tail()}")
 
     def _api(self, method: str, path: str) -> dict | None:
-        request = urllib.request.Request(f"{self.url}{path}", method=method,
-                                         headers={"Authorization": f"token {self.token}"})
+        """:meth:`_rest` with a short timeout, for a server that may not answer: ``None`` if it does not."""
         try:
-            with urllib.request.urlopen(request, timeout=5) as response:
-                body = response.read()
+            answer = self._rest(method, path, timeout=5)
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             return None
-        return json.loads(body) if body else {}
+        return {} if answer is None else answer
 
     def stop(self) -> None:
         """Shut the server (and its kernels) down; kill its process group if it lingers."""
