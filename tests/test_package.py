@@ -14,7 +14,7 @@ PACKAGE = Path(chapter_utils.__file__).resolve().parent
 
 #: The layers, lowest first: a module may import from its own layer or a lower one, never a higher one.
 LAYERS = (
-    ("checks", "environment"),
+    ("checks", "environment", "data"),
     ("tasks",),
     ("nets",),
     ("learners",),

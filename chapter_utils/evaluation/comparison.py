@@ -15,7 +15,8 @@ import platform
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +27,13 @@ from chapter_utils.evaluation import sine as bench
 from chapter_utils.evaluation.stats import mean_ci
 from chapter_utils.tasks.sine import SineTasks
 
-#: Where the full-budget results live (committed, so the notebook can show them).
-RESULTS_FILE = Path(__file__).resolve().parents[2] / "notebooks" / "data" / "comparison_full_budget.json"
+#: Name of the full-budget results inside the package's data folder (``chapter_utils/data/``).
+#: They ship inside the installed package, so notebook 07 can show them with no
+#: repository around it (on Colab, for instance); :func:`load` reads them with
+#: :mod:`importlib.resources`.
+RESULTS_NAME = "comparison_full_budget.json"
+#: Where :func:`save` writes them: the package source, so a maintainer's run in a checkout updates the shipped file.
+RESULTS_FILE = Path(__file__).resolve().parents[1] / "data" / RESULTS_NAME
 
 #: The published figures usually quoted for this benchmark: MSE after one step, K = 5 / 10 / 20.
 PUBLISHED: dict[str, dict[int, float]] = {
@@ -166,7 +172,7 @@ def compare(methods: Sequence[str] = METHODS, shots: Sequence[int] = (5, 10, 20)
 def save(comparison: Comparison, command: str, path: Path = RESULTS_FILE) -> Path:
     """Write :meth:`Comparison.summary` with the command, date and machine that made it."""
     record = {"command": command,
-              "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+              "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
               "machine": f"{platform.machine()}, {platform.system()}, {_cpus()} CPUs, "
                          f"Python {platform.python_version()}",
               **comparison.summary()}
@@ -176,9 +182,18 @@ def save(comparison: Comparison, command: str, path: Path = RESULTS_FILE) -> Pat
     return path
 
 
-def load(path: Path = RESULTS_FILE) -> Mapping[str, Any]:
-    """The saved full-budget results (see :func:`save`)."""
-    return json.loads(Path(path).read_text(encoding="utf-8"))
+def load(path: Path | None = None) -> Mapping[str, Any]:
+    """The saved full-budget results (see :func:`save`).
+
+    With no ``path``, the copy shipped inside the installed package
+    (``chapter_utils/data/``), read through :mod:`importlib.resources`, so it works
+    from a wheel as well as from a checkout.
+    """
+    if path is None:
+        text = (resources.files("chapter_utils.data") / RESULTS_NAME).read_text(encoding="utf-8")
+    else:
+        text = Path(path).read_text(encoding="utf-8")
+    return json.loads(text)
 
 
 def _cpus() -> int:

@@ -12,7 +12,7 @@ Sections (all by default):
 * ``meta_sgd`` — notebook 02 (7.2): milliseconds per meta-iteration of Meta-SGD,
   MAML and their first-order forms (40-40 network, 25 tasks, one inner step, K = 10).
 * ``comparison`` — notebook 07: the four methods at their full default budgets,
-  one learner per K; writes ``notebooks/data/comparison_full_budget.json``, which
+  one learner per K; writes ``chapter_utils/data/comparison_full_budget.json``, which
   notebook 07 shows (takes several minutes).
 * ``navigation`` — notebook 03 (7.3): ``MetaSGDPolicyGradient`` and
   ``MAMLPolicyGradient`` at their default budget, one fit per seed (five seeds),
