@@ -10,10 +10,12 @@ ports: choosing free ports races with kernels other processes start at the same
 moment, and a lost race leaves a client waiting for replies that never come. The Voilà server is a Jupyter server with
 Voilà's server extension, which is what the apps' Binder badges open
 (``?urlpath=voila/render/…``). Chromium is driven
-with Playwright; Playwright's own browser download does not work offline, so
-Debian's ``/usr/bin/chromium`` (packages ``chromium`` and ``chromium-driver``)
-is launched instead. A missing Playwright or Chromium fails the tests with a
-message saying what to install; nothing is skipped.
+with Playwright: ``$CHROMIUM`` if set, else Debian's ``/usr/bin/chromium``
+(packages ``chromium`` and ``chromium-driver``; Playwright's own download does
+not work on the offline CI machine), else the Chromium that ``playwright install
+chromium`` downloaded. With none of them, or without Playwright, the browser
+tests are skipped with a one-line reason saying how to get one, except in CI
+(``$CI`` set, as ``.ci/run`` does), where they must run and fail instead.
 
 ``pytest -m browser`` runs only these tests, ``pytest -m "not browser"`` skips
 them. Screenshots go to ``tests/artifacts/`` (git-ignored); the measured
@@ -37,16 +39,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from browser_choice import CHROMIUM_ARGS, BrowserChoice, find_chromium, in_ci
 
 from chapter_utils.tooling.contents import NOTEBOOK_DIR
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts"
-CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
-# The flags this machine's closed network needs: no background connections.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run",
-                 "--disable-quic"]
 SERVER_START_TIMEOUT = 120  # seconds
 SERVER_STOP_TIMEOUT = 20
 
@@ -268,26 +266,36 @@ class VoilaServer(JupyterServer):
         return ["jupyter_server", "--ServerApp.jpserver_extensions=voila.server_extension=True"]
 
 
-def _require_playwright():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.fail("the browser tests need Playwright: pip install -r requirements.txt "
-                    "(or pytest -m 'not browser' to leave them out)", pytrace=False)
-    return sync_playwright
+#: Where the collection hook leaves its choice for the ``chromium`` fixture.
+_CHOICE = pytest.StashKey[BrowserChoice]()
+
+
+def pytest_collection_modifyitems(config, items):
+    """Skip the browser tests, with the reason, where no Chromium can run them, except in CI."""
+    browser_items = [item for item in items if item.get_closest_marker("browser")]
+    if not browser_items or in_ci():
+        return
+    choice = find_chromium()
+    config.stash[_CHOICE] = choice
+    if not choice.available:
+        skip = pytest.mark.skip(reason=f"browser tests need Chromium — {choice.source}")
+        for item in browser_items:
+            item.add_marker(skip)
 
 
 @pytest.fixture(scope="session")
-def chromium():
-    """Debian's Chromium, headless, driven by Playwright."""
-    sync_playwright = _require_playwright()
-    if not CHROMIUM.is_file():
-        pytest.fail(f"the browser tests need Chromium at {CHROMIUM}: "
-                    "apt-get install -y chromium chromium-driver (.ci/run does this), "
-                    "or set CHROMIUM=/path/to/chromium", pytrace=False)
+def chromium(pytestconfig):
+    """Chromium, headless, driven by Playwright (see :func:`find_chromium`)."""
+    choice = pytestconfig.stash.get(_CHOICE, None) or find_chromium()
+    if not choice.available:
+        # Only reached in CI: elsewhere the tests were skipped at collection.
+        pytest.fail(f"the browser tests must run in CI but cannot: {choice.source} "
+                    "(.ci/run installs Debian's chromium)", pytrace=False)
+    from playwright.sync_api import sync_playwright  # present: find_chromium checked
+
     playwright = sync_playwright().start()
     try:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+        browser = playwright.chromium.launch(executable_path=str(choice.path), headless=True,
                                              args=CHROMIUM_ARGS)
     except Exception:
         playwright.stop()
