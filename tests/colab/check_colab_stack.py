@@ -43,7 +43,7 @@ CELL_TIMEOUT = 900  # seconds per cell; 03's longest cell takes about 100 s on t
 
 #: Runs inside the Colab-stack environment: execute one notebook in its own folder.
 RUNNER = r"""
-import sys, time, nbformat
+import re, sys, time, nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 path, timeout = sys.argv[1], int(sys.argv[2])
@@ -55,7 +55,8 @@ try:
     client.execute()
     error = ""
 except CellExecutionError as exc:
-    lines = [line for line in str(exc).splitlines() if line.strip()]
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))  # the traceback's colours
+    lines = [line for line in text.splitlines() if line.strip()]
     error = lines[-1] if lines else "a cell failed"
 finally:
     nbformat.write(nb, path)
