@@ -4,6 +4,7 @@ The package is laid out by what each part is for; lower layers never import
 higher ones::
 
     checks, environment, plotting   foundations: argument checks, the setup cell, figures
+    data/        files the notebooks load at run time (shipped in the wheel)
     tasks/       task families (logistic 7.4, sine 7.2/7.7, quadratic bowls 7.1/7.5, navigation 7.3)
     nets/        TF2 networks with plain-tensor parameters (an MLP, a Gaussian policy)
     learners/    the TF2 meta-learners, one shape for all (MetaSGD, MAML, Reptile, the RL learners)
@@ -21,7 +22,8 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__version__ = "0.1.0"
+#: The release; the Colab setup cells install the tag ``v<__version__>`` (pyproject.toml reads it from here).
+__version__ = "0.2.0"
 
 #: The front door: public name → the module that defines it.
 _PUBLIC = {

@@ -29,6 +29,9 @@ class Notebook:
     title_en: str      #: English title
     title_zh: str      #: the chapter's Chinese title for the section
     tweak: str         #: what the notebook's panel lets a reader move ("" for none)
+    #: whether its widgets go beyond ipywidgets' own (ipympl, ipycanvas, …): then its Colab
+    #: setup cell turns on Colab's custom widget manager
+    custom_widgets: bool = False
 
     @property
     def filename(self) -> str:

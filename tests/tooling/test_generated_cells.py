@@ -14,6 +14,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+import chapter_utils
 from chapter_utils.tooling import generated_cells as navigation
 from chapter_utils.tooling.contents import APPS, BRANCH, NOTEBOOK_DIR, NOTEBOOKS, REPOSITORY, by_stem
 from chapter_utils.tooling.generated_cells import (
@@ -185,13 +186,52 @@ def test_generated_cells_are_in_place(path):
 def test_setup_source_is_short_and_installs_only_the_helpers():
     source = setup_source()
     lines = source.split("\n")
-    assert lines[0] == SETUP_MARKER and len(lines) <= 10
+    assert lines[0] == SETUP_MARKER and len(lines) <= 16
     compile(source, "<setup cell>", "exec")
-    assert f"git+https://github.com/{REPOSITORY}@{BRANCH}" in source
+    assert f"git+https://github.com/{REPOSITORY}@v{chapter_utils.__version__}" in source, "pinned to the release"
+    assert f"@{BRANCH}" not in source, "never the branch head"
     assert '"google.colab" in sys.modules' in source
     install = source[source.index("check_call"):source.index("])")]
     assert "tensorflow" not in install.lower(), "Colab ships TensorFlow; do not reinstall it"
     assert "%pip" not in source and "subprocess.check_call" in source
+    assert "enable_custom_widget_manager" not in source
+    assert "output.enable_custom_widget_manager()" in setup_source(custom_widgets=True)
+
+
+# Runs a setup cell as if on Colab: a stand-in google.colab module records the custom widget
+# manager call, and subprocess.check_call records the install instead of running pip.
+_FAKE_COLAB = """
+import sys, types, subprocess
+calls = []
+colab = types.ModuleType("google.colab")
+colab.output = types.SimpleNamespace(enable_custom_widget_manager=lambda: calls.append("widgets"))
+sys.modules["google"] = types.ModuleType("google")
+sys.modules["google.colab"] = colab
+sys.modules["google.colab.output"] = colab.output
+subprocess.check_call = lambda args, **kw: calls.append(args[-1])
+"""
+
+
+def _run_as_colab(source: str) -> list[str]:
+    code = _FAKE_COLAB + source + "\nprint('CALLS', calls)\n"
+    paths = [str(ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT / NOTEBOOK_DIR, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": os.pathsep.join(paths)}, timeout=120)
+    assert done.returncode == 0, done.stderr
+    line = next(line for line in done.stdout.splitlines() if line.startswith("CALLS"))
+    return eval(line[len("CALLS"):])  # a list of strings printed by the child
+
+
+def test_on_colab_the_setup_cell_installs_only_when_its_release_is_missing():
+    installed = chapter_utils.__version__  # the editable install here is the current release
+    assert _run_as_colab(setup_source()) == [], "reinstalled a release that is already installed"
+    other = _run_as_colab(setup_source(version="99.0.0"))
+    assert other == [f"git+https://github.com/{REPOSITORY}@v99.0.0"], other
+    assert installed != "99.0.0"
+
+
+def test_on_colab_the_setup_cell_enables_the_custom_widget_manager_when_asked():
+    assert _run_as_colab(setup_source(custom_widgets=True)) == ["widgets"]
 
 
 def test_setup_cell_runs_outside_colab_without_importing_tensorflow():

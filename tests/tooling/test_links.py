@@ -2,10 +2,10 @@
 
 * A relative link names a file or folder that exists (checked from the file that holds it).
 * A Binder link (``?urlpath=lab/tree/<path>`` for JupyterLab, ``?urlpath=voila/render/<path>``
-  for a Voilà app) and a Colab link (``.../github/<owner>/<repo>/blob/<branch>/<path>``) use
+  for a Voilà app) a Colab and an nbviewer link (``.../github/<owner>/<repo>/blob/<branch>/<path>``) use
   :data:`~chapter_utils.tooling.contents.REPOSITORY` and :data:`~chapter_utils.tooling.contents.BRANCH` and
   open a file that exists in this repository.
-* Every notebook's navigation cells carry a Binder and a Colab badge that open that notebook.
+* Every notebook's navigation cells carry a Binder, a Colab and an nbviewer badge that open that notebook.
 
 Nothing is fetched: other web addresses are not checked. The generated cells themselves
 (content, staleness) are tested in ``test_generated_cells.py``.
@@ -24,6 +24,7 @@ from chapter_utils.tooling.generated_cells import (
     BINDER_BADGE,
     COLAB_BADGE,
     NAVIGATION_MARKER,
+    NBVIEWER_BADGE,
     binder_url,
     colab_url,
     voila_url,
@@ -53,11 +54,11 @@ def links(text: str) -> list[str]:
 def launch_target(url: str) -> tuple[str, str, str, str] | None:
     """``(app, repository, branch, path)`` of a Binder or Colab launch link, else ``None``.
 
-    ``app`` is ``"lab"`` or ``"voila"`` (Binder) or ``"colab"``. A Binder or Colab
-    address that is not a launch link in a form used here raises ``ValueError``,
-    except the two badge images.
+    ``app`` is ``"lab"`` or ``"voila"`` (Binder), ``"colab"`` or ``"nbviewer"``. A
+    Binder, Colab or nbviewer address that is not a launch link in a form used here
+    raises ``ValueError``, except the badge images.
     """
-    if url in (BINDER_BADGE, COLAB_BADGE):
+    if url in (BINDER_BADGE, COLAB_BADGE, NBVIEWER_BADGE):
         return None
     parts = urlsplit(url)
     if parts.netloc == "mybinder.org":
@@ -69,12 +70,13 @@ def launch_target(url: str) -> tuple[str, str, str, str] | None:
         raise ValueError(f"not a Binder launch link of the form "
                          f"https://mybinder.org/v2/gh/<owner>/<repo>/<branch>?urlpath="
                          f"(lab/tree|voila/render)/<path>: {url}")
-    if parts.netloc == "colab.research.google.com":
+    viewers = {"colab.research.google.com": "colab", "nbviewer.org": "nbviewer"}
+    if parts.netloc in viewers:
         match = re.fullmatch(r"/github/([^/]+/[^/]+)/blob/([^/]+)/(.+)", parts.path)
         if not match or parts.scheme != "https":
-            raise ValueError(f"not a Colab link of the form https://colab.research.google.com/"
+            raise ValueError(f"not a {viewers[parts.netloc]} link of the form https://{parts.netloc}/"
                              f"github/<owner>/<repo>/blob/<branch>/<path>: {url}")
-        return "colab", match.group(1), unquote(match.group(2)), unquote(match.group(3))
+        return viewers[parts.netloc], match.group(1), unquote(match.group(2)), unquote(match.group(3))
     return None
 
 
@@ -129,7 +131,7 @@ def test_navigation_badges_open_the_notebook_itself(path):
     for source in cells:
         opened = sorted((app, file) for app, _, _, file in filter(None, map(launch_target, links(source))))
         own = f"{NOTEBOOK_DIR}/{path.name}"
-        assert opened == [("colab", own), ("lab", own)], f"{path.name}: badges open {opened}"
+        assert opened == [("colab", own), ("lab", own), ("nbviewer", own)], f"{path.name}: badges open {opened}"
 
 
 def test_readme_has_both_badges_and_links_notebooks():
@@ -137,7 +139,7 @@ def test_readme_has_both_badges_and_links_notebooks():
     targets = links(text)
     assert BINDER_BADGE in targets and COLAB_BADGE in targets
     apps = {launch[0] for launch in filter(None, map(launch_target, targets))}
-    assert {"lab", "colab"} <= apps, f"README launches only {apps}"
+    assert {"lab", "colab", "nbviewer"} <= apps, f"README launches only {apps}"
     assert any(t.startswith(f"{NOTEBOOK_DIR}/") and t.endswith(".ipynb") for t in targets), (
         "README's contents table links no notebook")
 
