@@ -168,10 +168,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"no Python {header['python']} found: pass --python or set COLAB_PYTHON", file=sys.stderr)
         return 2
     chosen = notebooks(args.stems)
-    work = args.keep or Path(tempfile.mkdtemp(prefix="colab-stack-"))
-    if args.keep and work.exists():
-        shutil.rmtree(work)
-    work.mkdir(parents=True)
+    if args.keep:
+        work = args.keep
+        if work.exists():
+            shutil.rmtree(work)
+        work.mkdir(parents=True)
+    else:
+        work = Path(tempfile.mkdtemp(prefix="colab-stack-"))
     print(f"Colab stack as of {header['as-of']}: {' '.join(requirements)}", flush=True)
     start = time.perf_counter()
     vpython = make_environment(python, work, requirements)
