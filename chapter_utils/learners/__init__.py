@@ -11,6 +11,8 @@ and exposes the same fitted state: ``theta`` (the meta-learned start),
 * :mod:`~chapter_utils.learners.meta_sgd` — :class:`MetaSGD` for few-shot regression (notebook 02, §7.2);
 * :mod:`~chapter_utils.learners.maml` — :class:`MAML`, Meta-SGD with α fixed;
 * :mod:`~chapter_utils.learners.reptile` — :class:`Reptile` (notebook 06, §7.7);
+* :mod:`~chapter_utils.learners.pretrained` — :class:`Pretrained`, the sine baseline trained on
+  all tasks at once (MAML with no inner loop in training; notebook 07);
 * :mod:`~chapter_utils.learners.policy_gradient` — Meta-SGD, MAML and a pretrained
   policy for reinforcement learning (notebook 03, §7.3).
 

@@ -269,6 +269,31 @@ class MetaLearner:
         self._set_parameters(*self._start(check_seed(seed))[:2])
         return self
 
+    def set_parameters(self, theta: Sequence[np.ndarray], alpha: Sequence[np.ndarray]) -> MetaLearner:
+        """Load θ and α saved from a learner of the same class and hyperparameters; returns ``self``.
+
+        How shipped, already meta-trained parameters are loaded
+        (:func:`chapter_utils.evaluation.comparison.load_learners`, notebook 07).
+
+        Raises:
+            ValueError: if the count or a shape of ``theta`` or ``alpha`` differs from
+                what this learner's own initialisation makes, or a value is not finite.
+        """
+        expected_theta, expected_alpha = self._start(0)[:2]
+        for name, given, expected in (("theta", theta, expected_theta), ("alpha", alpha, expected_alpha)):
+            if len(given) != len(expected):
+                raise ValueError(f"{name} needs {len(expected)} arrays for this {type(self).__name__}, "
+                                 f"got {len(given)}")
+            for i, (g, e) in enumerate(zip(given, expected)):
+                if np.shape(g) != np.shape(e):
+                    raise ValueError(f"{name}[{i}] must have shape {np.shape(e)}, got {np.shape(g)}")
+                if not np.all(np.isfinite(g)):
+                    raise ValueError(f"{name}[{i}] has non-finite values")
+        dtypes = [np.asarray(e).dtype for e in expected_theta + expected_alpha]
+        values = [np.asarray(v, dtype=d) for v, d in zip(list(theta) + list(alpha), dtypes)]
+        self._set_parameters(values[:len(theta)], values[len(theta):])
+        return self
+
     def _set_parameters(self, theta: list[np.ndarray], alpha: list[np.ndarray]) -> None:
         self.initial_theta = [np.array(p) for p in theta]
         self._theta, self._alpha = self._wrap(theta, alpha)

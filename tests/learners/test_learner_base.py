@@ -137,3 +137,20 @@ def test_adam_update_is_adam():
             pj = pj - rates[j] * (mj / (1 - 0.9 ** t)) / (np.sqrt(vj / (1 - 0.999 ** t)) + 1e-8)
         np.testing.assert_allclose(variables[j].numpy(), pj, rtol=1e-6, atol=1e-9)
     assert float(count.numpy()) == 3.0
+
+
+# -- set_parameters: loading shipped parameters (notebook 07's "pose the task") -------------------
+def test_set_parameters_round_trips_and_refuses_wrong_shapes():
+    from chapter_utils import MetaSGD, Reptile
+
+    source = MetaSGD().initialise(5)
+    copy = MetaSGD().set_parameters(source.theta, source.alpha)
+    x = np.linspace(-4, 4, 6)[None]
+    np.testing.assert_array_equal(copy.predict_adapted(x, np.sin(x), x[0], steps=(0, 2)),
+                                  source.predict_adapted(x, np.sin(x), x[0], steps=(0, 2)))
+    with pytest.raises(ValueError, match="needs 6 arrays"):
+        MetaSGD().set_parameters(source.theta[:-2], source.alpha)
+    with pytest.raises(ValueError, match=r"theta\[0\] must have shape"):
+        Reptile().set_parameters(source.theta, source.alpha)          # 40-40 into a 64-64 learner
+    with pytest.raises(ValueError, match="non-finite"):
+        MetaSGD().set_parameters([t * np.nan for t in source.theta], source.alpha)
