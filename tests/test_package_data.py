@@ -35,14 +35,15 @@ def test_every_data_file_is_in_the_wheel(wheel):
     assert not missing, f"not in the wheel (pyproject.toml [tool.setuptools.package-data]): {missing}"
 
 
-def test_the_installed_wheel_loads_the_comparison_results_without_the_repository(wheel, tmp_path):
+def test_the_installed_wheel_loads_the_results_and_learners_without_the_repository(wheel, tmp_path):
     target = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target),
                     str(wheel)], check=True, capture_output=True, text=True)
     elsewhere = tmp_path / "empty"
     elsewhere.mkdir()
     code = ("import chapter_utils, pathlib; from chapter_utils.evaluation import comparison; "
-            "print(pathlib.Path(chapter_utils.__file__).parent); r = comparison.load(); print(sorted(r)[:3])")
+            "print(pathlib.Path(chapter_utils.__file__).parent); r = comparison.load(); print(sorted(r)[:3]); "
+            "print(sorted(comparison.load_learners()))")
     # -I: isolated mode, so neither the working directory nor PYTHONPATH nor the editable
     # install can supply chapter_utils; only the wheel's copy in `target` is on the path.
     result = subprocess.run([sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {str(target)!r}); {code}"],
@@ -50,3 +51,4 @@ def test_the_installed_wheel_loads_the_comparison_results_without_the_repository
     assert result.returncode == 0, result.stderr[-2000:]
     package_dir = result.stdout.splitlines()[0]
     assert package_dir == str(target / "chapter_utils"), f"imported from {package_dir}, not the wheel"
+    assert "'Meta-SGD'" in result.stdout.splitlines()[-1], result.stdout

@@ -34,6 +34,14 @@ from chapter_utils.tasks.sine import SineTasks
 RESULTS_NAME = "comparison_full_budget.json"
 #: Where :func:`save` writes them: the package source, so a maintainer's run in a checkout updates the shipped file.
 RESULTS_FILE = Path(__file__).resolve().parents[1] / "data" / RESULTS_NAME
+#: The meta-trained parameters of the K = 10 learner of every method and of the "pretrained"
+#: baseline, from the same full-budget run (:func:`save`; loaded by :func:`load_learners`).
+PARAMETERS_NAME = "sine_learners.npz"
+PARAMETERS_FILE = RESULTS_FILE.with_name(PARAMETERS_NAME)
+#: The baselines shipped beside :data:`METHODS`: a network trained on all tasks at once
+#: (:class:`~chapter_utils.learners.pretrained.Pretrained`) and an untrained one (seed 0).
+#: Both adapt with MAML's fixed step α = 0.01.
+BASELINES: tuple[str, ...] = ("pretrained", "random init")
 
 #: The published figures usually quoted for this benchmark: MSE after one step, K = 5 / 10 / 20.
 PUBLISHED: dict[str, dict[int, float]] = {
@@ -49,10 +57,11 @@ PUBLISHED_SOURCE = (
 def _factories() -> dict[str, Callable[..., Any]]:
     from chapter_utils.learners.maml import MAML
     from chapter_utils.learners.meta_sgd import MetaSGD
+    from chapter_utils.learners.pretrained import Pretrained
     from chapter_utils.learners.reptile import Reptile
 
     return {"MAML": MAML, "first-order MAML": lambda **hp: MAML(first_order=True, **hp),
-            "Meta-SGD": MetaSGD, "Reptile": Reptile}
+            "Meta-SGD": MetaSGD, "Reptile": Reptile, "pretrained": Pretrained, "random init": MAML}
 
 
 #: The methods compared, in the order they are shown.
@@ -60,18 +69,23 @@ METHODS: tuple[str, ...] = ("MAML", "first-order MAML", "Meta-SGD", "Reptile")
 
 
 def make_learner(method: str, **hyperparameters: Any):
-    """A fresh learner of ``method`` (one of :data:`METHODS`) with its recommended defaults,
-    changed by ``hyperparameters`` (e.g. ``shots=5``)."""
+    """A fresh learner of ``method`` (one of :data:`METHODS` or :data:`BASELINES`) with its
+    recommended defaults, changed by ``hyperparameters`` (e.g. ``shots=5``)."""
     factories = _factories()
     if method not in factories:
-        raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+        raise ValueError(f"method must be one of {', '.join(METHODS + BASELINES)}, got {method!r}")
     return factories[method](**hyperparameters)
+
+
+#: Fine-tuning steps the baselines are scored after (they have no training inner loop to copy).
+BASELINE_STEPS = 32
 
 
 def adaptation_steps(learner) -> int:
     """The steps each method is judged after: its training inner steps for MAML and
-    Meta-SGD (one, as in their papers), :attr:`eval_steps` (32) for Reptile."""
-    return int(getattr(learner, "eval_steps", None) or learner.inner_steps)
+    Meta-SGD (one, as in their papers), :attr:`eval_steps` (32) for Reptile, and
+    :data:`BASELINE_STEPS` for a learner trained without an inner loop (the pretrained baseline)."""
+    return int(getattr(learner, "eval_steps", None) or learner.inner_steps or BASELINE_STEPS)
 
 
 @dataclass
@@ -94,6 +108,8 @@ class Comparison:
     n_tasks: int
     budget: float
     train_per_shots: bool
+    #: method → its learner trained with K = ``curve_shots`` (what :func:`save` ships)
+    learners: dict[str, Any] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
         """JSON-ready: each MSE as ``[mean, 95% half-width]``; each point of the
@@ -145,7 +161,7 @@ def compare(methods: Sequence[str] = METHODS, shots: Sequence[int] = (5, 10, 20)
     for name in methods:
         make_learner(name)                     # unknown names fail before any training
     held = {k: bench.held_out(n_tasks, shots=k) for k in sorted(set(shots) | {curve_shots})}
-    results = {}
+    results, kept = {}, {}
     for name in methods:
         result = None
         for k in (shots if train_per_shots else (curve_shots,)):
@@ -162,15 +178,24 @@ def compare(methods: Sequence[str] = METHODS, shots: Sequence[int] = (5, 10, 20)
                 result.iterations[kk], result.seconds[kk] = iterations, seconds
             if k == curve_shots or (not train_per_shots):
                 result.curve = bench.mse_by_steps(learner, held[curve_shots], steps=curve_steps)
+                kept[name] = learner
             if log is not None:
                 log(f"{name:17s} K={k:2d}: {iterations} iterations in {seconds:5.1f} s; " + ", ".join(
                     f"K={kk} MSE {result.mse[kk].mean():.3f}" for kk in scored))
         results[name] = result
-    return Comparison(results, shots, curve_shots, n_tasks, budget, train_per_shots)
+    return Comparison(results, shots, curve_shots, n_tasks, budget, train_per_shots, kept)
 
 
-def save(comparison: Comparison, command: str, path: Path = RESULTS_FILE) -> Path:
-    """Write :meth:`Comparison.summary` with the command, date and machine that made it."""
+def save(comparison: Comparison, command: str, path: Path = RESULTS_FILE,
+         baselines: Mapping[str, Any] | None = None) -> Path:
+    """Write :meth:`Comparison.summary` with the command, date and machine that made it.
+
+    With ``comparison.learners`` (and ``baselines``, name → learner), also writes
+    their parameters to :data:`PARAMETERS_NAME` beside ``path`` and records, under
+    ``"shipped"``, each one's held-out MSE at K = ``curve_shots`` after its
+    :func:`adaptation_steps` — the score ``tests/evaluation/test_shipped_learners.py``
+    reproduces from the shipped file.
+    """
     record = {"command": command,
               "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
               "machine": f"{platform.machine()}, {platform.system()}, {_cpus()} CPUs, "
@@ -178,8 +203,28 @@ def save(comparison: Comparison, command: str, path: Path = RESULTS_FILE) -> Pat
               **comparison.summary()}
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    learners = {**comparison.learners, **(baselines or {})}
+    if learners:
+        held = bench.held_out(comparison.n_tasks, shots=comparison.curve_shots)
+        arrays, shipped = {}, {}
+        for name, learner in learners.items():
+            steps = BASELINE_STEPS if name in BASELINES else adaptation_steps(learner)
+            mse = bench.mse_by_steps(learner, held, steps=(steps,))[steps]
+            m, h = mean_ci(mse)
+            shipped[name] = {"steps": steps, "mse": [round(m, 4), round(h, 4)],
+                             "trained": name != "random init"}
+            if name != "random init":
+                for i, (t, a) in enumerate(zip(learner.theta, learner.alpha)):
+                    arrays[f"{name}|theta|{i}"], arrays[f"{name}|alpha|{i}"] = t, a
+        np.savez_compressed(path.with_name(PARAMETERS_NAME), **arrays)
+        record["shipped"] = {"file": PARAMETERS_NAME, "shots": comparison.curve_shots,
+                             "random_init_seed": RANDOM_INIT_SEED, "methods": shipped}
     path.write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     return path
+
+
+#: The seed of the "random init" baseline's parameters.
+RANDOM_INIT_SEED = 0
 
 
 def load(path: Path | None = None) -> Mapping[str, Any]:
@@ -194,6 +239,38 @@ def load(path: Path | None = None) -> Mapping[str, Any]:
     else:
         text = Path(path).read_text(encoding="utf-8")
     return json.loads(text)
+
+
+def load_learners(path: Path | None = None) -> dict[str, Any]:
+    """The shipped learners, ready to adapt: name → learner, :data:`METHODS` then :data:`BASELINES`.
+
+    Each is built with its method's defaults and K = the recorded ``shots`` and
+    given the shipped θ and α (:meth:`~chapter_utils.learners.base.MetaLearner.set_parameters`);
+    "random init" is an untrained learner seeded by :data:`RANDOM_INIT_SEED`.
+    ``path``: a results file written by :func:`save` (default: the shipped one),
+    with its parameters file beside it. Nothing is trained.
+    """
+    record = load(path)
+    if "shipped" not in record:
+        raise ValueError("these results carry no shipped learners: rerun "
+                         "python -m chapter_utils.tooling.benchmark comparison")
+    shipped = record["shipped"]
+    if path is None:
+        with (resources.files("chapter_utils.data") / shipped["file"]).open("rb") as handle:
+            arrays = dict(np.load(handle))
+    else:
+        arrays = dict(np.load(Path(path).with_name(shipped["file"])))
+    learners = {}
+    for name in shipped["methods"]:
+        learner = make_learner(name, shots=shipped["shots"])
+        if name == "random init":
+            learner.initialise(shipped["random_init_seed"])
+        else:
+            count = sum(key.startswith(f"{name}|theta|") for key in arrays)
+            learner.set_parameters([arrays[f"{name}|theta|{i}"] for i in range(count)],
+                                   [arrays[f"{name}|alpha|{i}"] for i in range(count)])
+        learners[name] = learner
+    return learners
 
 
 def _cpus() -> int:

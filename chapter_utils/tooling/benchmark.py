@@ -12,8 +12,10 @@ Sections (all by default):
 * ``meta_sgd`` — notebook 02 (7.2): milliseconds per meta-iteration of Meta-SGD,
   MAML and their first-order forms (40-40 network, 25 tasks, one inner step, K = 10).
 * ``comparison`` — notebook 07: the four methods at their full default budgets,
-  one learner per K; writes ``chapter_utils/data/comparison_full_budget.json``, which
-  notebook 07 shows (takes several minutes).
+  one learner per K, and the "pretrained" baseline; writes
+  ``chapter_utils/data/comparison_full_budget.json``, which notebook 07 shows, and
+  ``chapter_utils/data/sine_learners.npz``, the K = 10 learners its "pose the task"
+  panel loads (takes several minutes).
 * ``navigation`` — notebook 03 (7.3): ``MetaSGDPolicyGradient`` and
   ``MAMLPolicyGradient`` at their default budget, one fit per seed (five seeds),
   each scored on 400 held-out goals after 0–3 adaptation steps; fit times.
@@ -110,12 +112,25 @@ def bench_meta_sgd(repeats: int = 3) -> dict[str, float]:
 
 
 def bench_comparison() -> dict[str, float]:
-    """Notebook 07 at full budget: train, score, save the results file."""
+    """Notebook 07 at full budget: train, score, save the results file and the shipped learners.
+
+    Besides the four methods (one learner per K), trains the "pretrained" baseline
+    at K = 10 with its default budget; :func:`comparison.save` ships the K = 10
+    learners and both baselines with their held-out scores.
+    """
     from chapter_utils.evaluation import comparison
+    from chapter_utils.tasks import SineTasks
 
     result = comparison.compare(train_per_shots=True, budget=1.0)
-    path = comparison.save(result, command="python -m chapter_utils.tooling.benchmark comparison")
-    print(f"wrote {path.relative_to(ROOT)}")
+    start = time.perf_counter()
+    pretrained = comparison.make_learner("pretrained", shots=result.curve_shots).fit(SineTasks(), seed=0)
+    print(f"pretrained          K={result.curve_shots}: {pretrained.iterations} iterations in "
+          f"{time.perf_counter() - start:5.1f} s")
+    baselines = {"pretrained": pretrained,
+                 "random init": comparison.make_learner("random init").initialise(comparison.RANDOM_INIT_SEED)}
+    path = comparison.save(result, command="python -m chapter_utils.tooling.benchmark comparison",
+                           baselines=baselines)
+    print(f"wrote {path.relative_to(ROOT)} and {comparison.PARAMETERS_NAME} beside it")
     return {f"{name}, K = {k}: held-out MSE after {r.steps} step(s)": float(r.mse[k].mean())
             for name, r in result.results.items() for k in result.shots}
 
