@@ -30,6 +30,7 @@ _PUBLIC = {
     "MetaSGD": "chapter_utils.learners.meta_sgd",
     "MAML": "chapter_utils.learners.maml",
     "Reptile": "chapter_utils.learners.reptile",
+    "Pretrained": "chapter_utils.learners.pretrained",
     "MetaSGDPolicyGradient": "chapter_utils.learners.policy_gradient",
     "MAMLPolicyGradient": "chapter_utils.learners.policy_gradient",
     "PretrainedPolicyGradient": "chapter_utils.learners.policy_gradient",
@@ -46,6 +47,7 @@ _PUBLIC = {
     "average_return": "chapter_utils.tasks.navigation",
     "meta_gradients": "chapter_utils.reference.logistic_meta_sgd",
     "HyperparameterPanel": "chapter_utils.panels.base",
+    "pose_the_task": "chapter_utils.panels.support_points",
 }
 
 __all__ = sorted(_PUBLIC)

@@ -63,7 +63,8 @@ NOTEBOOKS: tuple[Notebook, ...] = (
     Notebook("06_reptile_sine_regression", "7.7", "Sine wave regression using Reptile",
              "使用爬行动物进行正弦波回归", "ε, inner steps, inner learning rate, K shots, meta-iterations"),
     Notebook("07_comparison", "7.2 · 7.7", "MAML, first-order MAML, Meta-SGD and Reptile side by side",
-             "四种方法对比", "—"),
+             "四种方法对比", "the support points themselves (click, drag), adaptation steps",
+             custom_widgets=True),
     Notebook("08_chapter_questions", "问题", "The chapter's questions, answered with code",
              "问题", "—"),
 )
@@ -93,7 +94,8 @@ class App:
 
 APPS: tuple[App, ...] = (
     App("playground", "Playground", "游乐场",
-        "the sine-regression panels of 7.2 and 7.7 as an app: sliders and plots, no code"),
+        "the sine-regression panels of 7.2 and 7.7 and 07's click-the-points panel as an app: "
+        "sliders and plots, no code"),
 )
 
 

@@ -369,7 +369,7 @@ def pytest_terminal_summary(terminalreporter):
                                 f"{'of it training':>14s}")
     for notebook, what, seconds, training, target in LATENCIES:
         flag = "" if seconds <= target else f"  over the {target:g} s target"
-        terminalreporter.write_line(f"{notebook:28s} {what:36s} {seconds:10.2f} s "
-                                    f"{training:12.2f} s{flag}")
+        trained = f"{training:12.2f} s" if training == training else f"{'—':>12s}  "  # NaN: nothing trains
+        terminalreporter.write_line(f"{notebook:28s} {what:36s} {seconds:10.2f} s {trained}{flag}")
     terminalreporter.write_line("(measured on a shared machine: pessimistic; figures are in "
                                 f"{ARTIFACTS.relative_to(ROOT)}/)")

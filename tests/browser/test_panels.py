@@ -28,6 +28,15 @@ Python it runs) is asked over the Jupyter server's kernel WebSocket, as a
 second client of the page's kernel: neither a reader nor Voilà's page can run
 code, so this connection only reads, and only the test uses it.
 
+The "pose the task" panel (:mod:`chapter_utils.panels.support_points`, in
+notebook 07 and the playground; ``touch=True`` in a spec) has no Train button:
+the test clicks support points onto its figure with the mouse, drags one,
+clicks one away, moves the steps slider and picks an example, and checks each
+time that the kernel holds the new points, that one curve per learner is
+drawn, and that the figure was redrawn. The time from the click (the release, for a
+drag; the new slider value) to the figure's final image is printed with the others
+(target 0.3 s).
+
 Adding a notebook with a panel is one entry in :data:`SPECS` (an app: in
 :data:`APP_SPECS`, one :class:`PanelSpec` per panel, in page order);
 ``test_every_notebook_with_a_panel_has_a_spec`` fails until it is there.
@@ -77,6 +86,7 @@ class NotebookSpec:
     stem: str
     panels: tuple[PanelSpec, ...]
     run_all_timeout: float = 600.0            #: seconds for "Run All" on a cold kernel
+    touch: bool = False                       #: also shows the "pose the task" panel, as ``touch``
 
 
 @dataclass(frozen=True)
@@ -86,6 +96,7 @@ class AppSpec:
     stem: str
     panels: tuple[PanelSpec, ...]
     load_timeout: float = 600.0               #: seconds for Voilà to execute it as the page loads
+    touch: bool = False                       #: also shows the "pose the task" panel, as ``touch``
 
 
 # The ready-made sine-regression panels of chapter_utils.panels.sine, shown by a lesson (as
@@ -126,14 +137,18 @@ SPECS: tuple[NotebookSpec, ...] = (
                   diverge=(("mode", "serial"), ("lr", 3.0)), latency_target=1.0),
     )),
     NotebookSpec("06_reptile_sine_regression", (REPTILE_SINE,)),
+    NotebookSpec("07_comparison", (), touch=True),
 )
 
 APP_SPECS: tuple[AppSpec, ...] = (
     AppSpec("playground", (replace(META_SGD_SINE, variable="meta_sgd"),
-                           replace(REPTILE_SINE, variable="reptile"))),
+                           replace(REPTILE_SINE, variable="reptile")), touch=True),
 )
 
 TRAIN_TIMEOUT = 120_000  # ms: one Train click, on a loaded machine
+TOUCH_TARGET = 0.3  # seconds from a click on the "pose the task" figure to the redrawn figure (reported)
+TOUCH_TIMEOUT = 30_000  # ms for one such redraw, on a loaded machine
+TOUCH_QUIET = 500  # ms without a change to the figure after which its last change counts as final
 PANELS_SHOWN_TIMEOUT = 120.0  # seconds from the end of a Voilà page's execution to its panels drawn
 VOILA_STALL_SECONDS = 30.0  # a Voilà page whose progress text stays put this long, its kernel idle, has stalled
 
@@ -247,6 +262,39 @@ _PANEL_STATE = """(index) => {
     oldSrc: watch.oldSrc ? watch.oldSrc.length : null,
   };
 }"""
+
+# --- JavaScript run in the page: the "pose the task" panel -----------------------------------
+# Before an action: wait for its trigger event (a pointer press, or the release that ends a drag,
+# a key, a change), note the figure's pixels then, and when they next change. The canvas is
+# polled: ipympl paints the new image into it, which no DOM event reports.
+_TOUCH_WATCH = """(trigger) => {
+  const panel = document.querySelector('.cu-touch');
+  const canvas = panel.querySelector('.cu-touch-figure canvas');
+  const w = {old: canvas.toDataURL(), actionAt: null, changes: []};
+  window.__cu = window.__cu || {};
+  if (window.__cu.touch) clearInterval(window.__cu.touch.timer);
+  window.__cu.touch = w;
+  const act = () => { if (w.actionAt === null) { w.actionAt = performance.now(); w.old = canvas.toDataURL(); } };
+  for (const kind of trigger) document.addEventListener(kind, act, {capture: true, once: true});
+  w.timer = setInterval(() => {
+    if (w.actionAt === null) return;
+    const now = canvas.toDataURL();
+    if (now !== w.old) { w.old = now; w.changes.push(performance.now()); }
+  }, 10);
+}"""
+
+# The figure changed after the action and has then stayed put for TOUCH_QUIET ms: the last
+# change is the final image (a drag's release may still be followed by a late motion frame).
+_TOUCH_DONE = """(quiet) => { const w = window.__cu.touch;
+  return w.changes.length > 0 && performance.now() - w.changes[w.changes.length - 1] >= quiet; }"""
+
+_TOUCH_RESULT = """() => { const w = window.__cu.touch; clearInterval(w.timer);
+  return {latency: (w.changes[w.changes.length - 1] - w.actionAt) / 1000, frames: w.changes.length,
+          status: document.querySelector('.cu-touch .cu-touch-status').textContent.trim()}; }"""
+
+# Where the figure is on the page (CSS pixels) and how big its canvas is.
+_TOUCH_BOX = """() => { const c = document.querySelector('.cu-touch .cu-touch-figure canvas');
+  const r = c.getBoundingClientRect(); return {x: r.x, y: r.y, width: r.width, height: r.height}; }"""
 
 # --- JavaScript run in the page: JupyterLab (exposes itself as window.jupyterapp) ------------
 # The notebook widget whose document is ``path``.
@@ -563,6 +611,113 @@ class PanelDriver:
         return self.page.evaluate(_PANEL_STATE, self.index)
 
 
+class TouchDriver:
+    """The "pose the task" panel on a page: clicks on its figure, its slider, its example list."""
+
+    def __init__(self, document: PanelPage, variable: str = "touch"):
+        self.document, self.page, self.variable = document, document.page, variable
+        self.locator = self.page.locator(".cu-touch")
+
+    def state(self) -> dict:
+        """What the kernel's panel holds: points, steps, curves drawn, figure size in pixels."""
+        v = self.variable
+        return json.loads(self.document.kernel(
+            f"print(__import__('json').dumps({{'x': {v}.x.tolist(), 'y': {v}.y.tolist(), "
+            f"'steps': int({v}.controls['steps'].value), 'learners': len({v}.learners), "
+            f"'drawn': int(sum(bool(__import__('numpy').isfinite(line.get_ydata()).any()) "
+            f"for line in {v}._lines.values())), "
+            f"'diverged': {v}.diverged(), "
+            f"'figure': [{v}.figure.bbox.width, {v}.figure.bbox.height]}}))"))
+
+    def pixel(self, x: float, y: float) -> tuple[float, float]:
+        """Where the data point ``(x, y)`` is on the page, in CSS pixels."""
+        shown = json.loads(self.document.kernel(
+            f"print(__import__('json').dumps({self.variable}.ax.transData.transform(({x}, {y})).tolist()))"))
+        width, height = self.state()["figure"]
+        box = self.page.evaluate(_TOUCH_BOX)
+        scale = box["width"] / width
+        return box["x"] + shown[0] * scale, box["y"] + (height - shown[1]) * scale
+
+    def act(self, what: str, action, expect, latency_log: list,
+            trigger: tuple[str, ...] = ("pointerdown", "keydown", "change")) -> dict:
+        """Do ``action``; wait for the redrawn figure; check ``expect(state)``; log the latency.
+
+        The latency runs from the first ``trigger`` event of the action (for a drag, the
+        release: the points move while the button is down, the learners adapt on release)
+        to the figure's last change before it stays put for :data:`TOUCH_QUIET` ms.
+        """
+        self.page.evaluate(_TOUCH_WATCH, list(trigger))
+        action()
+        self.page.wait_for_function(_TOUCH_DONE, arg=TOUCH_QUIET, timeout=TOUCH_TIMEOUT, polling=20)
+        result = self.page.evaluate(_TOUCH_RESULT)
+        state = self.state()
+        for _ in range(50):
+            if expect(state):
+                break
+            self.page.wait_for_timeout(100)
+            state = self.state()
+        assert expect(state), f"{what}: the kernel's panel holds {state}; the page says {result['status']!r}"
+        # One curve per learner, except a learner whose adaptation diverged, which the status names.
+        expected = state["learners"] - len(state["diverged"]) if state["x"] else 0
+        assert state["drawn"] == expected, f"{what}: {state['drawn']} curves drawn, expected {expected}"
+        for name in state["diverged"]:
+            assert name in result["status"] and "diverged" in result["status"], f"{what}: {result['status']!r}"
+        latency_log.append((self.document.label, f"touch: {what}", result["latency"], float("nan"), TOUCH_TARGET))
+        print(f"{self.document.label} touch: {what}: figure final {result['latency']:.3f} s after the action "
+              f"({result['frames']} frame(s))")
+        if result["latency"] > TOUCH_TARGET:
+            warnings.warn(f"{self.document.label} touch: {what}: {result['latency']:.2f} s, "
+                          f"target {TOUCH_TARGET} s", stacklevel=1)
+        return state
+
+    def click(self, x: float, y: float) -> None:
+        self.page.mouse.click(*self.pixel(x, y))
+
+    def drag(self, start: tuple[float, float], end: tuple[float, float]) -> None:
+        (x0, y0), (x1, y1) = self.pixel(*start), self.pixel(*end)
+        self.page.mouse.move(x0, y0)
+        self.page.mouse.down()
+        for i in range(1, 6):
+            self.page.mouse.move(x0 + (x1 - x0) * i / 5, y0 + (y1 - y0) * i / 5)
+            self.page.wait_for_timeout(30)
+        self.page.mouse.up()
+
+    def set_steps(self, value: int) -> None:
+        readout = self.locator.locator(f".{control_css_class('steps')} .widget-readout")
+        readout.fill(str(value))
+        readout.press("Enter")
+
+
+def _near(values: list, expected: list, tolerance: float = 0.15) -> bool:
+    return len(values) == len(expected) and all(abs(a - b) <= tolerance for a, b in zip(values, expected))
+
+
+def _exercise_touch(document: PanelPage, artifacts: Path, latency_log: list) -> None:
+    """Click, drag and remove support points, move the steps slider, pick an example (see the module doc)."""
+    touch = TouchDriver(document)
+    assert touch.locator.count() == 1, f"{document.label} shows {touch.locator.count()} touch panels"
+    touch.locator.scroll_into_view_if_needed()
+    # The notebooks open the panel on the family wave; pick another example (a step, 10 points).
+    select = touch.locator.locator(f".{control_css_class('example')} select")
+    touch.act("example: a step", lambda: select.select_option(label="a step"),
+              lambda s: len(s["x"]) == 10, latency_log)
+    touch.act("Clear", lambda: touch.locator.locator(f".{control_css_class('clear')}").click(),
+              lambda s: s["x"] == [], latency_log)
+    points = [(-3.0, 1.0), (0.0, -2.0), (3.0, 2.0)]
+    for number, (x, y) in enumerate(points, 1):
+        touch.act(f"click point {number}", lambda x=x, y=y: touch.click(x, y),
+                  lambda s, n=number: _near(s["x"], [p[0] for p in points[:n]])
+                  and _near(s["y"], [p[1] for p in points[:n]]), latency_log)
+    touch.act("steps slider to 32", lambda: touch.set_steps(32), lambda s: s["steps"] == 32, latency_log)
+    touch.act("drag point 2 (from release)", lambda: touch.drag(points[1], (1.0, 0.0)),
+              lambda s: _near(s["x"], [-3.0, 1.0, 3.0]) and _near(s["y"], [1.0, 0.0, 2.0]), latency_log,
+              trigger=("pointerup",))
+    touch.act("click point 3 away", lambda: touch.click(*points[2]),
+              lambda s: _near(s["x"], [-3.0, 1.0]), latency_log)
+    touch.act("steps slider to 0", lambda: touch.set_steps(0), lambda s: s["steps"] == 0, latency_log)
+    touch.locator.screenshot(path=str(artifacts / f"{document.slug}-touch.png"))
+
+
 def _same(state: dict, key: str, value: Value) -> bool:
     """Whether the kernel's ``state`` of a panel has control ``key`` at ``value``."""
     if isinstance(value, str):
@@ -609,6 +764,8 @@ def test_panels_respond_in_the_browser(spec, page, lab, artifacts, latency_log):
             assert notebook.problems() == [], "errors after Run All"
             notebook.check_kernel_python()
             _exercise_panels(notebook, spec.panels, artifacts, latency_log)
+            if spec.touch:
+                _exercise_touch(notebook, artifacts, latency_log)
             assert notebook.problems() == [], "errors after using the panels"
     finally:
         page.close()              # the tab first, so no widget reconnects to the kernel
@@ -626,6 +783,8 @@ def test_app_panels_respond_in_voila(spec, page, voila, artifacts, latency_log, 
         app.check_kernel_python()
         page.screenshot(path=str(artifacts / f"{app.slug}.png"))
         _exercise_panels(app, spec.panels, artifacts, latency_log)
+        if spec.touch:
+            _exercise_touch(app, artifacts, latency_log)
         assert app.problems() == [], "errors after using the panels"
         assert page.console_errors == [], "uncaught JavaScript errors in the app's page"
 
@@ -704,6 +863,22 @@ def _panels_displayed(notebook) -> int:
     return sum(output.get("data", {}).get(_WIDGET_VIEW, {}).get("model_id") in panels
                for cell in notebook.cells if cell.cell_type == "code"
                for output in cell.get("outputs", []))
+
+
+def _builds_a_touch_panel(notebook) -> bool:
+    """Whether a code cell builds the "pose the task" panel (``touch = pose_the_task(...)``)."""
+    return any(cell.cell_type == "code" and re.search(r"\btouch\s*=\s*pose_the_task\(", cell.source)
+               for cell in notebook.cells)
+
+
+def test_every_notebook_with_the_touch_panel_has_a_touch_spec():
+    apps = {app.stem for app in APPS}
+    touching = {path.stem for path in sorted((ROOT / NOTEBOOK_DIR).glob("*.ipynb"))
+                if _builds_a_touch_panel(nbformat.read(path, as_version=4))}
+    assert touching, "no notebook builds the touch panel: is the search broken?"
+    specs = {spec.stem for spec in (*SPECS, *APP_SPECS) if spec.touch}
+    assert touching == specs, f"touch=True in the specs: {sorted(specs)}; notebooks with it: {sorted(touching)}"
+    assert touching & apps and touching - apps, "expected the touch panel in a lesson and in an app"
 
 
 def _builds_a_panel(notebook) -> bool:

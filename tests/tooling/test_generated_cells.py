@@ -180,7 +180,7 @@ def test_generated_cells_are_in_place(path):
         assert any(c.source.startswith(CONTENTS_MARKER) for c in cells)
     else:
         assert setups == [2], f"{path.name}: the setup cell must follow the top navigation"
-        assert cells[2].source == setup_source()
+        assert cells[2].source == setup_source(by_stem(path.stem).custom_widgets)
 
 
 def test_setup_source_is_short_and_installs_only_the_helpers():
