@@ -191,10 +191,11 @@ def save(comparison: Comparison, command: str, path: Path = RESULTS_FILE,
     """Write :meth:`Comparison.summary` with the command, date and machine that made it.
 
     With ``comparison.learners`` (and ``baselines``, name → learner), also writes
-    their parameters to :data:`PARAMETERS_NAME` beside ``path`` and records, under
-    ``"shipped"``, each one's held-out MSE at K = ``curve_shots`` after its
-    :func:`adaptation_steps` — the score ``tests/evaluation/test_shipped_learners.py``
-    reproduces from the shipped file.
+    their parameters to :data:`PARAMETERS_NAME` beside ``path`` ("random init":
+    only its seed, :data:`RANDOM_INIT_SEED`) and records, under ``"shipped"``, each
+    one's held-out MSE at K = ``curve_shots`` after its :func:`adaptation_steps`
+    (the baselines: after :data:`BASELINE_STEPS`) — the score
+    ``tests/evaluation/test_shipped_learners.py`` reproduces from the shipped file.
     """
     record = {"command": command,
               "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -242,7 +243,8 @@ def load(path: Path | None = None) -> Mapping[str, Any]:
 
 
 def load_learners(path: Path | None = None) -> dict[str, Any]:
-    """The shipped learners, ready to adapt: name → learner, :data:`METHODS` then :data:`BASELINES`.
+    """The shipped learners, ready to adapt: name → learner, in the order :func:`save` wrote them
+    (:data:`METHODS`, then :data:`BASELINES`, for the shipped file).
 
     Each is built with its method's defaults and K = the recorded ``shots`` and
     given the shipped θ and α (:meth:`~chapter_utils.learners.base.MetaLearner.set_parameters`);

@@ -7,8 +7,8 @@ fixed step. Written here as :class:`~chapter_utils.learners.maml.MAML` with
 zero inner steps during training — its query loss is then the loss of θ
 itself, so the outer Adam step is ordinary joint training — and MAML's fixed
 α = ``inner_lr`` for the fine-tuning steps a reader asks ``adapt`` or
-``predict_adapted`` for. On this family the waves' phases cancel out, so what
-it learns is close to the average wave, y ≈ 0 (notebook 07 shows it).
+``predict_adapted`` for. Pass ``steps``: ``adapt(x, y)`` without it takes the
+training's 0 inner steps, i.e. no fine-tuning.
 """
 from __future__ import annotations
 
@@ -21,10 +21,10 @@ from chapter_utils.learners.maml import MAML
 class Pretrained(MAML):
     """Joint training on all tasks, then fine-tuning with a fixed step α (notebook 07).
 
-    Takes :class:`~chapter_utils.learners.meta_sgd.MetaSGD`'s hyperparameters with
-    ``inner_steps`` = 0 by default: meta-training is then plain regression on
-    the query points of every sampled wave. ``adapt(x, y, steps)`` takes
-    ``steps`` plain gradient steps of size ``inner_lr``.
+    Takes :class:`~chapter_utils.learners.maml.MAML`'s hyperparameters with
+    ``inner_steps`` = 0 by default: training is then plain regression on the
+    query points of every sampled wave. ``adapt(x, y, steps)`` takes ``steps``
+    plain gradient steps of size ``inner_lr`` (without ``steps``, none).
     """
 
     LABELS: ClassVar[tuple[str, str]] = ("pretrained", "pretrained")

@@ -3,19 +3,21 @@
 The other panels let a reader move hyperparameters; this one lets them move the
 *data*. Each click on the plot places a support point (click a point to remove
 it, drag it to move it); every shipped learner — MAML, first-order MAML,
-Meta-SGD, Reptile, and the baselines "pretrained" and "random init" — adapts to
-those points from its meta-trained start, and the figure shows each one's fit
-after the number of steps on the **steps** slider (0–32). A reader can also
-draw K points from a chosen wave (amplitude, phase) or pick one of the
-out-of-family examples — a line, a step, a wave taller than any seen in
-training, a single point — and see where meta-learning's prior helps and where
-it misleads.
+Meta-SGD and Reptile, meta-trained, and the baselines "pretrained" (trained on
+all waves at once) and "random init" (untrained) — adapts to those points from
+its starting parameters, and the figure shows each one's fit after the number
+of steps on the **steps** slider (0–32). A reader can also draw K points from a
+chosen wave (amplitude, phase) or pick an example — a family wave, then
+functions outside the family (a taller wave, a phase past π, a line, a step),
+then a single point of a family wave — and see where meta-learning's prior
+helps and where it misleads.
 
 Nothing trains on a click: the learners are the ones
 ``python -m chapter_utils.tooling.benchmark comparison`` trained and shipped
 (:func:`chapter_utils.evaluation.comparison.load_learners`), and each adapts
 with :func:`chapter_utils.nets.numpy_mlp.sgd_trajectory`, which computes all 33
-step counts for all six in a few tens of milliseconds. The figure is an
+step counts at once; the status line prints how long that took, and the
+browser tests measure click to redrawn figure. The figure is an
 ``ipympl`` canvas (matplotlib's widget backend), redrawn in place; it works in
 JupyterLab, in Voilà and on Colab with its custom widget manager enabled (the
 notebook's setup cell does that).
@@ -41,10 +43,15 @@ from chapter_utils.plotting import colour
 MAX_STEPS = 32
 #: The plot's extent: the training waves live in x ∈ [−5, 5], |y| ≤ 5.
 X_LIMITS, Y_LIMITS = (-6.0, 6.0), (-8.0, 8.0)
-#: Where the fits are drawn and scored (against a known wave): the benchmark's x range.
-GRID = np.linspace(-5.0, 5.0, 201)
+#: Where the fits are drawn: the whole plot, every 0.05.
+GRID = np.linspace(X_LIMITS[0], X_LIMITS[1], 241)
+#: The part of :data:`GRID` where fits are scored against a known function: x in [−5, 5],
+#: the benchmark's range (201 points).
+SCORED = np.abs(GRID) <= 5.0 + 1e-9
 #: A click this close to a point (in pixels) removes or drags it instead of adding one.
 PICK_PIXELS = 9.0
+#: A press on a point that moves less than this (in pixels) before the release is a click.
+DRAG_PIXELS = 3.0
 
 
 def _sine(amplitude: float, phase: float) -> Callable[[np.ndarray], np.ndarray]:
@@ -60,6 +67,45 @@ EXAMPLES: dict[str, tuple[Callable[[np.ndarray], np.ndarray], int, str]] = {
     "a step": (lambda x: np.where(np.asarray(x) > 0, 2.0, -2.0), 10, "not smooth, not a sine"),
     "one point (K = 1)": (_sine(3.0, 1.0), 1, "a wave from the family, but a single point of it"),
 }
+#: The examples' points are drawn with their own seeds, so an example always gives the same points.
+EXAMPLE_SEED = 0
+#: An MSE above this counts as diverged (the adaptation blew up), as does a non-finite one.
+DIVERGED = 1e6
+
+
+def _example_rng(name: str, draw: int = 0) -> np.random.Generator:
+    """The generator of draw ``draw`` of example ``name``'s points; draw 0 is what the panel loads."""
+    key = [EXAMPLE_SEED, list(EXAMPLES).index(name)]
+    return np.random.default_rng(key + [draw] if draw else key)
+
+
+def example_errors(learners: Mapping[str, Any], example: str, draws: int = 50,
+                   steps: tuple[int, ...] = (1, 10, 32)) -> dict[int, dict[str, np.ndarray]]:
+    """Each learner's MSE on example ``example`` over ``draws`` draws of its K points (notebook 07).
+
+    Draw 0 is the panel's own (:meth:`SupportPointsPanel.load_example`). The MSE is
+    against the example's function on x in [−5, 5] after each of ``steps``, as the
+    panel scores it; a diverged adaptation (see :data:`DIVERGED`) counts as ``inf``.
+    Returns ``{step: {learner: array of shape (draws,)}}``.
+    """
+    if example not in EXAMPLES:
+        raise ValueError(f"example must be one of {list(EXAMPLES)}, got {example!r}")
+    if isinstance(draws, bool) or not isinstance(draws, int) or draws < 1:
+        raise ValueError(f"draws must be a positive integer, got {draws!r}")
+    function, k, _ = EXAMPLES[example]
+    query = GRID[SCORED]
+    target = function(query)
+    out = {s: {name: np.empty(draws) for name in learners} for s in steps}
+    for draw in range(draws):
+        x = np.sort(_example_rng(example, draw).uniform(-5.0, 5.0, size=k))
+        for name, learner in learners.items():
+            path = sgd_trajectory(learner.theta, learner.alpha, x, function(x), query, max(steps),
+                                  learner.activation)
+            with np.errstate(over="ignore", invalid="ignore"):
+                for s in steps:
+                    mse = float(np.mean((path[s] - target) ** 2))
+                    out[s][name][draw] = mse if np.isfinite(mse) and mse <= DIVERGED else np.inf
+    return out
 
 
 class SupportPointsPanel:
@@ -154,7 +200,7 @@ class SupportPointsPanel:
         ax.set_ylabel("y")
         ax.axvspan(X_LIMITS[0], -5, color="0.93", zorder=0)
         ax.axvspan(5, X_LIMITS[1], color="0.93", zorder=0)
-        (self._truth_line,) = ax.plot([], [], "k--", lw=1.2, label="the true function (sampled points)")
+        (self._truth_line,) = ax.plot([], [], "k--", lw=1.2, label="function the points were drawn from")
         self._lines = {name: ax.plot([], [], lw=1.8, color=colour(name, i), label=name)[0]
                        for i, name in enumerate(self.learners)}
         (self._points,) = ax.plot([], [], "o", ms=8, color="black", mfc="white", mew=2, zorder=5,
@@ -165,9 +211,11 @@ class SupportPointsPanel:
 
     def _draw(self) -> None:
         steps = int(self.controls["steps"].value)
+        blown = set(self.diverged(steps))               # not drawn: the status line names them
         for name, line in self._lines.items():
             curve = self.curves.get(name)
-            line.set_data(GRID, curve[steps] if curve is not None else np.full(GRID.size, np.nan))
+            shown = curve is not None and name not in blown
+            line.set_data(GRID, curve[steps] if shown else np.full(GRID.size, np.nan))
         self._points.set_data(self.x, self.y)
         if self.truth is not None:
             self._truth_line.set_data(GRID, self.truth(GRID))
@@ -183,14 +231,15 @@ class SupportPointsPanel:
         hint = "click to add a point, click a point to remove it, drag to move it"
         if not self.x.size:
             return f"No points yet: {hint}, or pick an example."
-        parts = [f"K = {self.x.size}, after {steps} steps"]
+        parts = [f"K = {self.x.size}, after {steps} step{'s' * (steps != 1)}"]
         errors = self.errors(steps)
         if errors:
+            errors = {name: (value if value <= DIVERGED else np.inf) for name, value in errors.items()}
             ranked = sorted(errors.items(), key=lambda item: (not np.isfinite(item[1]), item[1]))
-            parts.append("MSE against the true function: " + ", ".join(
-                f"{name} {value:.3g}" if np.isfinite(value) else f"{name} diverged" for name, value in ranked))
+            parts.append("MSE against the dashed curve on x in [−5, 5]: " + ", ".join(
+                f"{name} {value:.3g}" if value <= DIVERGED else f"{name} diverged" for name, value in ranked))
         else:
-            parts.append("no true function to score against (your own points)")
+            parts.append("no dashed curve to score against (your own points)")
             if self.diverged(steps):
                 parts.append("diverged, not drawn: " + ", ".join(self.diverged(steps)))
         parts.append(f"adapted in {1e3 * self.adapt_seconds:.0f} ms")
@@ -198,17 +247,21 @@ class SupportPointsPanel:
 
     # -- the data ------------------------------------------------------------------------
     def diverged(self, steps: int | None = None) -> list[str]:
-        """The learners whose adaptation overflowed by ``steps`` (default: the slider's): no curve to draw."""
+        """The learners whose adaptation blew up by ``steps`` (default: the slider's): no prediction
+        within ±√:data:`DIVERGED` (= ±1000) anywhere on the grid. Their curves are not drawn."""
         steps = int(self.controls["steps"].value) if steps is None else steps
-        return [name for name, curve in self.curves.items() if not np.isfinite(curve[steps]).any()]
+        with np.errstate(invalid="ignore"):
+            return [name for name, curve in self.curves.items()
+                    if not (np.abs(curve[steps]) <= np.sqrt(DIVERGED)).any()]
 
     def errors(self, steps: int | None = None) -> dict[str, float]:
-        """Each learner's MSE against the wave the points came from, on x in [−5, 5] ({} if none)."""
+        """Each learner's MSE against the function of the dashed curve (the one an example or
+        Sample drew the points from), on x in [−5, 5]; {} when there is none."""
         if self.truth is None or not self.curves:
             return {}
         steps = int(self.controls["steps"].value) if steps is None else steps
-        target = self.truth(GRID)
-        return {name: float(np.mean((curve[steps] - target) ** 2)) for name, curve in self.curves.items()}
+        target = self.truth(GRID[SCORED])
+        return {name: float(np.mean((curve[steps][SCORED] - target) ** 2)) for name, curve in self.curves.items()}
 
     def _update(self) -> None:
         start = time.perf_counter()
@@ -255,18 +308,28 @@ class SupportPointsPanel:
             self.x, self.y, self.truth = self._history.pop()
             self._update()
 
-    def sample(self, function: Callable[[np.ndarray], np.ndarray] | None = None, k: int | None = None) -> None:
+    def sample(self, function: Callable[[np.ndarray], np.ndarray] | None = None, k: int | None = None,
+               rng: np.random.Generator | None = None) -> None:
         """K points at x ~ U[−5, 5] from ``function`` (default: the wave on the sliders)."""
         if function is None:
             function = _sine(float(self.controls["amplitude"].value), float(self.controls["phase"].value))
         k = int(self.controls["shots"].value) if k is None else k
-        x = np.sort(self._rng.uniform(-5.0, 5.0, size=k))
+        x = np.sort((self._rng if rng is None else rng).uniform(-5.0, 5.0, size=k))
         self.set_points(x, function(x), function)
 
+    def load_example(self, name: str) -> None:
+        """The points of example ``name`` (:data:`EXAMPLES`): always the same ones for the same name."""
+        if name not in EXAMPLES:
+            raise ValueError(f"example must be one of {list(EXAMPLES)}, got {name!r}")
+        function, k, _ = EXAMPLES[name]
+        self.sample(function, k, _example_rng(name))
+
     def _on_example(self, change: dict) -> None:
+        # The dropdown works as a menu: it loads the example and goes back to "—", so the
+        # same example can be loaded again after the points were changed.
         if change["new"] in EXAMPLES:
-            function, k, _ = EXAMPLES[change["new"]]
-            self.sample(function, k)
+            self.load_example(change["new"])
+            self.controls["example"].value = "—"
 
     # -- the mouse -----------------------------------------------------------------------
     def _nearest(self, event) -> int | None:
@@ -284,11 +347,14 @@ class SupportPointsPanel:
         if index is None:
             self.add_point(event.xdata, event.ydata)
         else:
-            self._drag = {"index": index, "moved": False}
+            self._drag = {"index": index, "moved": False, "from": (event.x, event.y)}
 
     def _on_motion(self, event) -> None:
         if self._drag is None or event.inaxes is not self.ax or event.xdata is None:
             return
+        if not self._drag["moved"] and np.hypot(event.x - self._drag["from"][0],
+                                                event.y - self._drag["from"][1]) < DRAG_PIXELS:
+            return  # a hand's tremor during a click is not a drag
         self._drag["moved"] = True
         xs, ys = self.x.copy(), self.y.copy()
         xs[self._drag["index"]], ys[self._drag["index"]] = event.xdata, event.ydata

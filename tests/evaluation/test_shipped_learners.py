@@ -57,3 +57,19 @@ def test_the_meta_learners_beat_both_baselines_after_their_steps():
     for name in comparison.METHODS:
         assert scores[name] < min(scores["pretrained"], scores["random init"]), (name, scores)
     assert np.isfinite(list(scores.values())).all()
+
+
+@pytest.mark.parametrize("name", comparison.METHODS + comparison.BASELINES)
+def test_the_panels_numpy_steps_match_each_shipped_learner_over_32_steps(name, learners, held):
+    """What the "pose the task" panel draws is what the learner itself predicts (float64 vs float32)."""
+    from chapter_utils.nets.numpy_mlp import sgd_trajectory
+
+    learner = learners[name]
+    query = np.linspace(-5, 5, 41)
+    for task in range(3):
+        x, y = held.x_support[task], held.y_support[task]
+        expected = learner.predict_adapted(x[None], y[None], query, steps=list(range(33)))[:, 0]
+        got = sgd_trajectory(learner.theta, learner.alpha, x, y, query, 32, learner.activation)
+        finite = np.isfinite(expected).all(axis=1) & np.isfinite(got).all(axis=1)
+        assert finite[:2].all(), f"{name}: not even the first step is finite"
+        np.testing.assert_allclose(got[finite], expected[finite], atol=2e-3, rtol=1e-3, err_msg=name)

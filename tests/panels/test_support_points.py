@@ -67,10 +67,17 @@ def test_each_example_places_its_points_and_scores_against_its_function(panel, e
     function, k, _ = sp.EXAMPLES[example]
     panel.controls["example"].value = example
     assert panel.x.size == k and np.allclose(panel.y, function(panel.x))
+    assert panel.controls["example"].value == "—", "the list works as a menu: back to '—' after loading"
+    first = panel.x.copy()
+    panel.clear()
+    panel.controls["example"].value = example            # the same example again: the same points
+    np.testing.assert_array_equal(panel.x, first)
     errors = panel.errors(3)
+    scored = sp.GRID[sp.SCORED]
+    assert scored.min() == -5 and scored.max() == 5 and scored.size == 201
     for name, curve in panel.curves.items():
-        assert errors[name] == pytest.approx(np.mean((curve[3] - function(sp.GRID)) ** 2))
-    assert "MSE against the true function" in panel.status.value
+        assert errors[name] == pytest.approx(np.mean((curve[3][sp.SCORED] - function(scored)) ** 2))
+    assert "MSE against the dashed curve" in panel.status.value
 
 
 def test_sampling_uses_the_wave_on_the_sliders(panel):
@@ -93,8 +100,11 @@ def test_the_mouse_adds_drags_and_removes_points(panel):
     panel._on_motion(_event(panel, 2.0, -1.0))
     panel._on_release(_event(panel, 2.0, -1.0))
     assert panel.x.tolist() == [2.0] and panel.y.tolist() == [-1.0]
-    panel._on_press(_event(panel, 2.0, -1.0))              # a click on a point, no motion: removed
-    panel._on_release(_event(panel, 2.0, -1.0))
+    panel._on_press(_event(panel, 2.0, -1.0))              # a click on a point with a tremor: removed
+    shown = panel.ax.transData.transform((2.0, -1.0))
+    tremor = panel.ax.transData.inverted().transform((shown[0] + 1.5, shown[1]))
+    panel._on_motion(_event(panel, *tremor))
+    panel._on_release(_event(panel, *tremor))
     assert panel.x.size == 0
 
 
