@@ -21,7 +21,7 @@ made. Run from anywhere::
 
 ``.ci/run`` runs it after the README's test command. The Python it needs is
 found as ``--python``, ``$COLAB_PYTHON``, ``python3.X`` on the PATH, or pyenv's
-``~/.pyenv/versions/3.X*``.
+``versions/3.X*`` (under ``$PYENV_ROOT``, ``~/.pyenv`` or ``pyenv root``).
 """
 from __future__ import annotations
 
@@ -83,7 +83,12 @@ def read_pins(path: Path = PINS) -> tuple[dict[str, str], list[str]]:
 def find_python(version: str, given: str | None = None) -> str | None:
     """A Python ``version`` (``"3.13"``) interpreter: ``given``, ``$COLAB_PYTHON``, PATH, or pyenv."""
     candidates = [given, os.environ.get("COLAB_PYTHON"), shutil.which(f"python{version}")]
-    candidates += sorted(glob.glob(os.path.expanduser(f"~/.pyenv/versions/{version}*/bin/python{version}")))
+    roots = [os.environ.get("PYENV_ROOT"), os.path.expanduser("~/.pyenv")]
+    if shutil.which("pyenv"):  # pyenv's own answer, whatever $HOME is
+        out = subprocess.run(["pyenv", "root"], capture_output=True, text=True)
+        roots.append(out.stdout.strip() if out.returncode == 0 else None)
+    for root in dict.fromkeys(filter(None, roots)):
+        candidates += sorted(glob.glob(os.path.join(root, "versions", f"{version}*", "bin", f"python{version}")))
     for candidate in filter(None, candidates):
         try:
             out = subprocess.run([candidate, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
