@@ -209,8 +209,12 @@ def save(comparison: Comparison, command: str, path: Path = RESULTS_FILE,
         held = bench.held_out(comparison.n_tasks, shots=comparison.curve_shots)
         arrays, shipped = {}, {}
         for name, learner in learners.items():
-            steps = BASELINE_STEPS if name in BASELINES else adaptation_steps(learner)
-            mse = bench.mse_by_steps(learner, held, steps=(steps,))[steps]
+            if name in comparison.results:   # scored already, by compare(), on these same waves
+                steps = comparison.results[name].steps
+                mse = comparison.results[name].mse[comparison.curve_shots]
+            else:
+                steps = BASELINE_STEPS if name in BASELINES else adaptation_steps(learner)
+                mse = bench.mse_by_steps(learner, held, steps=(steps,))[steps]
             m, h = mean_ci(mse)
             shipped[name] = {"steps": steps, "mse": [round(m, 4), round(h, 4)],
                              "trained": name != "random init"}

@@ -73,6 +73,13 @@ EXAMPLE_SEED = 0
 DIVERGED = 1e6
 
 
+def _mse(prediction: np.ndarray, target: np.ndarray) -> float:
+    """The MSE of ``prediction`` on the scored part of :data:`GRID`; ``inf`` once it diverged."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        mse = float(np.mean((prediction[SCORED] - target) ** 2))
+    return mse if np.isfinite(mse) and mse <= DIVERGED else np.inf
+
+
 def _example_rng(name: str, draw: int = 0) -> np.random.Generator:
     """The generator of draw ``draw`` of example ``name``'s points; draw 0 is what the panel loads."""
     key = [EXAMPLE_SEED, list(EXAMPLES).index(name)]
@@ -93,18 +100,15 @@ def example_errors(learners: Mapping[str, Any], example: str, draws: int = 50,
     if isinstance(draws, bool) or not isinstance(draws, int) or draws < 1:
         raise ValueError(f"draws must be a positive integer, got {draws!r}")
     function, k, _ = EXAMPLES[example]
-    query = GRID[SCORED]
-    target = function(query)
+    target = function(GRID[SCORED])
     out = {s: {name: np.empty(draws) for name in learners} for s in steps}
     for draw in range(draws):
         x = np.sort(_example_rng(example, draw).uniform(-5.0, 5.0, size=k))
         for name, learner in learners.items():
-            path = sgd_trajectory(learner.theta, learner.alpha, x, function(x), query, max(steps),
+            path = sgd_trajectory(learner.theta, learner.alpha, x, function(x), GRID, max(steps),
                                   learner.activation)
-            with np.errstate(over="ignore", invalid="ignore"):
-                for s in steps:
-                    mse = float(np.mean((path[s] - target) ** 2))
-                    out[s][name][draw] = mse if np.isfinite(mse) and mse <= DIVERGED else np.inf
+            for s in steps:
+                out[s][name][draw] = _mse(path[s], target)
     return out
 
 
@@ -225,23 +229,22 @@ class SupportPointsPanel:
                              f"each learner after {steps} step{'s' * (steps != 1)}")
         self.canvas.draw_idle()
         self.redraws += 1
-        self.status.value = self._status_text(steps)
+        self.status.value = self._status_text(steps, sorted(blown, key=list(self.learners).index))
 
-    def _status_text(self, steps: int) -> str:
+    def _status_text(self, steps: int, blown: list[str]) -> str:
         hint = "click to add a point, click a point to remove it, drag to move it"
         if not self.x.size:
             return f"No points yet: {hint}, or pick an example."
         parts = [f"K = {self.x.size}, after {steps} step{'s' * (steps != 1)}"]
         errors = self.errors(steps)
         if errors:
-            errors = {name: (value if value <= DIVERGED else np.inf) for name, value in errors.items()}
-            ranked = sorted(errors.items(), key=lambda item: (not np.isfinite(item[1]), item[1]))
+            ranked = sorted(errors.items(), key=lambda item: item[1])
             parts.append("MSE against the dashed curve on x in [−5, 5]: " + ", ".join(
-                f"{name} {value:.3g}" if value <= DIVERGED else f"{name} diverged" for name, value in ranked))
+                f"{name} {value:.3g}" if np.isfinite(value) else f"{name} diverged" for name, value in ranked))
         else:
             parts.append("no dashed curve to score against (your own points)")
-            if self.diverged(steps):
-                parts.append("diverged, not drawn: " + ", ".join(self.diverged(steps)))
+            if blown:
+                parts.append("diverged, not drawn: " + ", ".join(blown))
         parts.append(f"adapted in {1e3 * self.adapt_seconds:.0f} ms")
         return " · ".join(parts)
 
@@ -256,12 +259,12 @@ class SupportPointsPanel:
 
     def errors(self, steps: int | None = None) -> dict[str, float]:
         """Each learner's MSE against the function of the dashed curve (the one an example or
-        Sample drew the points from), on x in [−5, 5]; {} when there is none."""
+        Sample drew the points from), on x in [−5, 5], ``inf`` once diverged; {} when there is none."""
         if self.truth is None or not self.curves:
             return {}
         steps = int(self.controls["steps"].value) if steps is None else steps
         target = self.truth(GRID[SCORED])
-        return {name: float(np.mean((curve[steps][SCORED] - target) ** 2)) for name, curve in self.curves.items()}
+        return {name: _mse(curve[steps], target) for name, curve in self.curves.items()}
 
     def _update(self) -> None:
         start = time.perf_counter()

@@ -73,3 +73,19 @@ def test_the_panels_numpy_steps_match_each_shipped_learner_over_32_steps(name, l
         finite = np.isfinite(expected).all(axis=1) & np.isfinite(got).all(axis=1)
         assert finite[:2].all(), f"{name}: not even the first step is finite"
         np.testing.assert_allclose(got[finite], expected[finite], atol=2e-3, rtol=1e-3, err_msg=name)
+
+
+def test_save_and_load_learners_round_trip_on_a_tiny_run(tmp_path):
+    """save() ships what compare() scored (not a second scoring), and load_learners reads it back."""
+    run = comparison.compare(methods=("MAML",), shots=(10,), budget=0.002, n_tasks=20, log=None)
+    baselines = {"random init": comparison.make_learner("random init").initialise(comparison.RANDOM_INIT_SEED)}
+    path = comparison.save(run, command="test", path=tmp_path / "results.json", baselines=baselines)
+    record = comparison.load(path)
+    assert record["shipped"]["methods"]["MAML"]["mse"] == record["methods"]["MAML"]["mse"]["10"]
+    loaded = comparison.load_learners(path)
+    assert list(loaded) == ["MAML", "random init"]
+    held = bench.held_out(20, shots=10)
+    for name, learner in loaded.items():
+        steps = record["shipped"]["methods"][name]["steps"]
+        mean, _ = mean_ci(bench.mse_by_steps(learner, held, steps=(steps,))[steps])
+        assert mean == pytest.approx(record["shipped"]["methods"][name]["mse"][0], abs=1e-4), name
