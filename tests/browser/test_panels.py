@@ -150,6 +150,8 @@ TOUCH_TARGET = 0.3  # seconds from a click on the "pose the task" figure to the 
 TOUCH_TIMEOUT = 30_000  # ms for one such redraw, on a loaded machine
 TOUCH_QUIET = 500  # ms without a change to the figure after which its last change counts as final
 PANELS_SHOWN_TIMEOUT = 120.0  # seconds from the end of a Voilà page's execution to its panels drawn
+#: Loads of a Voilà app before a stall fails the test: CI once met the upstream stall twice in a row.
+VOILA_LOAD_ATTEMPTS = 3
 VOILA_STALL_SECONDS = 30.0  # a Voilà page whose progress text stays put this long, its kernel idle, has stalled
 
 # --- JavaScript run in the page: the kernel, over the Jupyter server's WebSocket API ---------
@@ -477,17 +479,18 @@ class VoilaApp(PanelPage):
     def open(self, timeout: float, panels: int, stalls: list) -> None:
         """Load the page, wait for Voilà to execute the notebook (without errors) and draw ``panels`` panels.
 
-        A load that stalls (see :meth:`_execute`) is recorded in ``stalls`` and tried once
-        more with a fresh kernel; a second stall fails the test.
+        A load that stalls (see :meth:`_execute`) is recorded in ``stalls`` and tried again
+        with a fresh kernel, up to :data:`VOILA_LOAD_ATTEMPTS` loads in all; a stall on the
+        last one fails the test.
         """
-        for attempt in (1, 2):
+        for attempt in range(1, VOILA_LOAD_ATTEMPTS + 1):
             self.page.goto(self.server.app_url(self.app.filename), wait_until="commit")
             stalled_at = self._execute(timeout)
             if stalled_at is None:
                 break
             stalls.append((self.app.stem, stalled_at, attempt))
-            assert attempt == 1, (
-                f"Voilà stalled twice at {stalled_at!r}: the kernel was idle for {VOILA_STALL_SECONDS:g} s "
+            assert attempt < VOILA_LOAD_ATTEMPTS, (
+                f"Voilà stalled {attempt} times at {stalled_at!r}: the kernel was idle for {VOILA_STALL_SECONDS:g} s "
                 f"while the page waited\nserver log:\n{self.server.log_tail()}")
             self.server.shutdown_kernels()
         problems = self.problems()
@@ -508,7 +511,7 @@ class VoilaApp(PanelPage):
         loads with ipykernel 7.4 and 3 of 10 with 6.31. nbclient alone (no Voilà)
         stalls the same way: the reply sits unread on the client's shell socket
         (upstream, not in this repository). A reader would reload the page; the test
-        does so once, and says so in its summary.
+        does so too (see :meth:`open`), and says so in its summary.
         """
         deadline = time.monotonic() + timeout
         text, since = None, time.monotonic()
