@@ -24,7 +24,7 @@ import numpy as np
 
 from chapter_utils.checks import Progress, RngLike, as_generator, check_positive_int
 
-Method = Literal["meta-sgd", "scalar", "chapter"]
+Method = Literal["meta-sgd", "scalar", "maml", "chapter"]
 #: Draws a meta-batch: ``(n_tasks, k_train, k_test, rng) -> (x_tr, y_tr, x_te, y_te)``.
 BatchSampler = Callable[[int, int, int, np.random.Generator],
                         tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]
@@ -190,9 +190,10 @@ def initial_parameters(dim: int, alpha_init: float, rng: np.random.Generator,
                        method: Method = "meta-sgd") -> tuple[np.ndarray, np.ndarray]:
     """The starting θ and α of each method.
 
-    ``"meta-sgd"`` and ``"scalar"`` follow the Meta-SGD paper: θ small and
+    ``"meta-sgd"``, ``"scalar"`` and ``"maml"`` follow the Meta-SGD paper: θ small and
     random (``N(0, 0.01²)`` here), α positive, uniform in
-    ``[alpha_init/2, alpha_init·3/2]`` (a single value for ``"scalar"``).
+    ``[alpha_init/2, alpha_init·3/2]`` (the single value ``alpha_init`` for ``"scalar"`` and
+    ``"maml"``).
     ``"chapter"`` is the book's: ``θ, α ~ N(0, 1)`` — half the rates negative.
     """
     if method == "chapter":
@@ -200,7 +201,7 @@ def initial_parameters(dim: int, alpha_init: float, rng: np.random.Generator,
     if not alpha_init > 0:
         raise ValueError(f"alpha_init must be > 0, got {alpha_init}")
     theta = 0.01 * rng.standard_normal((dim, 1))
-    if method == "scalar":
+    if method in ("scalar", "maml"):
         return theta, np.full((dim, 1), float(alpha_init))
     return theta, rng.uniform(0.5 * alpha_init, 1.5 * alpha_init, size=(dim, 1))
 
@@ -216,8 +217,10 @@ def meta_train(sampler: BatchSampler, dim: int, *, method: Method = "meta-sgd",
 
     * ``"meta-sgd"`` — θ and a vector α, exact meta-gradients (``first_order``
       drops the Hessian term).
-    * ``"scalar"`` — MAML-style: one scalar α shared by every coordinate
-      (meta-learned too, so it is the *best* scalar, not a guessed one).
+    * ``"scalar"`` — a *learned scalar α*: one α shared by every coordinate,
+      meta-learned with θ (so it is the best scalar this training finds).
+    * ``"maml"`` — MAML as the chapter describes it: θ meta-learned, α fixed at
+      ``alpha_init`` for every coordinate (a hyperparameter, not learned).
     * ``"chapter"`` — the book's rule: θ, α ~ N(0, 1) and both updated with
       θ's first-order meta-gradient.
 
@@ -232,14 +235,15 @@ def meta_train(sampler: BatchSampler, dim: int, *, method: Method = "meta-sgd",
     shots = check_positive_int(shots, "shots")
     query = check_positive_int(query, "query")
     inner_steps = check_positive_int(inner_steps, "inner_steps")
-    if method not in ("meta-sgd", "scalar", "chapter"):
-        raise ValueError(f"method must be 'meta-sgd', 'scalar' or 'chapter', got {method!r}")
+    if method not in METHOD_NAMES:
+        raise ValueError(f"method must be one of {', '.join(map(repr, METHOD_NAMES))}, "
+                         f"got {method!r}")
     if not beta > 0:
         raise ValueError(f"beta must be > 0, got {beta}")
     gen = as_generator(seed)
     theta, alpha = initial_parameters(dim, alpha_init, gen, method)
     theta_init = theta.copy()
-    if method == "scalar":
+    if method in ("scalar", "maml"):
         alpha = np.asarray(alpha[0, 0])
     first = first_order or method == "chapter"
     losses = np.empty(iterations)
@@ -254,6 +258,8 @@ def meta_train(sampler: BatchSampler, dim: int, *, method: Method = "meta-sgd",
             alpha = alpha - beta * g_alpha.mean(axis=0)
         elif method == "scalar":
             alpha = alpha - beta * g_alpha.mean(axis=0).sum()
+        elif method == "maml":
+            pass  # α is a fixed hyperparameter
         else:  # the chapter's bug: α moves along θ's meta-gradient
             alpha = alpha - beta * g_theta
         losses[it] = loss.mean()
@@ -295,7 +301,8 @@ def best_plain_step(theta: np.ndarray, batch: Sequence[np.ndarray], steps: int =
 
 
 #: Display names of :func:`meta_train`'s methods, as the plots label them.
-METHOD_NAMES = {"meta-sgd": "Meta-SGD", "scalar": "MAML (scalar α)", "chapter": "chapter's code"}
+METHOD_NAMES = {"meta-sgd": "Meta-SGD", "scalar": "learned scalar α", "maml": "MAML (fixed α)",
+                "chapter": "chapter's code"}
 
 
 @dataclass
