@@ -35,6 +35,7 @@ import nbformat
 from nbformat.notebooknode import NotebookNode
 
 from chapter_utils import __version__
+from chapter_utils.tooling import run_times
 from chapter_utils.tooling.contents import (
     APPS,
     BRANCH,
@@ -166,20 +167,25 @@ def contents_table(root: Path, link_prefix: str = "") -> str:
     ``link_prefix`` goes in front of each file name: ``""`` inside ``notebooks/``,
     ``"notebooks/"`` in the README.
     """
-    lines = ["| Notebook | § | Topic | 中文标题 | What you can tweak |",
-             "|---|---|---|---|---|"]
+    times = run_times.load(run_times.path_in(root))
+    lines = ["| Notebook | § | Topic | 中文标题 | What you can tweak | Run time, 2 cores / 1 core |",
+             "|---|---|---|---|---|---|"]
     for nb in NOTEBOOKS:
         if nb.path(Path(root)).exists():
             name = f"[{nb.stem}]({link_prefix}{nb.filename})"
         else:
             name = f"{nb.stem} *(planned)*"
         cells = [name] + [_text(value) for value in (nb.section, nb.title_en, nb.title_zh, nb.tweak or "—")]
+        cells.append(run_times.cell(nb.stem, times))
         lines.append("| " + " | ".join(cells) + " |")
     for app in APPS:
         if app.path(Path(root)).exists():
             lines += ["", f"**{app.title_en} · {app.title_zh}** — {app.description}: "
                           f"[{app.filename}]({link_prefix}{app.filename}) · "
                           f"[![Open the app in Binder]({BINDER_BADGE})]({voila_url(app.filename)})"]
+    note = run_times.footnote(times)
+    if note:
+        lines += ["", note]
     return "\n".join(lines)
 
 

@@ -4,12 +4,17 @@
 
     python -m chapter_utils.tooling.run_notebooks                 # every notebook that exists
     python -m chapter_utils.tooling.run_notebooks 00_index 04_meta_sgd_from_scratch
+    python -m chapter_utils.tooling.run_notebooks --record             # … and store the run times
+    python -m chapter_utils.tooling.run_notebooks --one-core --record  # time them as on Binder
 
 First brings the navigation up to date (:mod:`chapter_utils.tooling.generated_cells`), then
 runs each notebook in a fresh kernel of the Python running this command, with
 ``notebooks/`` as the working directory, and saves it with its outputs and
 execution counts. A notebook in which a cell fails is left unchanged on disk,
-and the command exits with status 1.
+and the command exits with status 1. ``--record`` stores each notebook's run time
+(:mod:`chapter_utils.tooling.run_times`) for the contents tables; ``--one-core``
+only times the notebooks — kernel pinned to one CPU, one thread, as on Binder —
+and saves nothing but the times.
 """
 from __future__ import annotations
 
@@ -30,6 +35,7 @@ from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernel
 from traitlets import default
 
 from chapter_utils.tooling import generated_cells as navigation
+from chapter_utils.tooling import run_times
 from chapter_utils.tooling.contents import APPS, NOTEBOOK_DIR, NOTEBOOKS, App, Notebook, existing_with_apps
 
 KERNEL_NAME = "python3"
@@ -71,15 +77,19 @@ class _CurrentPythonKernelManager(AsyncKernelManager):
         return _CurrentPythonKernels(data_dir=self.data_dir)
 
 
-def _kernel_env(root: Path) -> dict[str, str]:
-    """This process's environment, with the checkout's ``chapter_utils`` first on the path."""
+def _kernel_env(root: Path, one_core: bool = False) -> dict[str, str]:
+    """This process's environment, with the checkout's ``chapter_utils`` first on the path
+    (and, for ``one_core``, ``binder/start``'s one-thread settings)."""
     env = dict(os.environ)
+    if one_core:
+        env.update(run_times.ONE_THREAD_ENV)
     paths = [str(root)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
     env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
     return env
 
 
-def execute(path: Path, root: Path, timeout: int = CELL_TIMEOUT) -> tuple[nbformat.NotebookNode, float]:
+def execute(path: Path, root: Path, timeout: int = CELL_TIMEOUT,
+            one_core: bool = False) -> tuple[nbformat.NotebookNode, float]:
     """Execute the notebook at ``path`` top to bottom in memory; return it and the wall time.
 
     The kernel is this interpreter, the working directory the notebook's folder
@@ -101,16 +111,20 @@ def execute(path: Path, root: Path, timeout: int = CELL_TIMEOUT) -> tuple[nbform
         record_timing=False,  # no timestamps in cell metadata: re-runs give clean diffs
     )
     start = time.perf_counter()
-    client.execute(env=_kernel_env(Path(root)))
+    client.execute(env=_kernel_env(Path(root), one_core))
     return nb, time.perf_counter() - start
 
 
-def run_notebook(path: Path, root: Path, timeout: int = CELL_TIMEOUT) -> float:
-    """:func:`execute` the notebook at ``path`` and save it; return the wall time in seconds.
+def run_notebook(path: Path, root: Path, timeout: int = CELL_TIMEOUT, *, one_core: bool = False,
+                 save: bool = True) -> float:
+    """:func:`execute` the notebook at ``path`` and save it (unless ``save`` is false);
+    return the wall time in seconds.
 
     A notebook whose execution raises (see :func:`execute`) is not touched.
     """
-    nb, elapsed = execute(path, root, timeout)
+    nb, elapsed = execute(path, root, timeout, one_core)
+    if not save:
+        return elapsed
     text = nbformat.writes(nb)
     Path(path).write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
     return elapsed
@@ -132,6 +146,29 @@ def _selected(root: Path, stems: Sequence[str]) -> list[Notebook | App]:
     return [item for item in present if item.stem in wanted]
 
 
+def _run_all(selected: Sequence[Notebook | App], root: Path,
+             args: argparse.Namespace) -> tuple[list[str], dict[str, float]]:
+    failed, times = [], {}
+    total = time.perf_counter()
+    for nb in selected:
+        print(f"{nb.filename} ...", end=" ", flush=True)
+        try:
+            seconds = run_notebook(nb.path(root), root, timeout=args.timeout,
+                                   one_core=args.one_core, save=not args.one_core)
+        except (CellExecutionError, CellTimeoutError, DeadKernelError) as error:
+            failed.append(nb.filename)
+            print(f"FAILED, left unchanged\n{error}", flush=True)
+            continue
+        times[nb.stem] = seconds
+        print(f"{seconds:.1f} s", flush=True)
+    print(f"total {time.perf_counter() - total:.1f} s" + (" (one core)" if args.one_core else ""))
+    if args.record and times:
+        run_times.record(times, "one core" if args.one_core else "two cores", run_times.path_in(root))
+        for path in navigation.update_all(root):
+            print(f"run times updated: {path.relative_to(root)}")
+    return failed, times
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line: regenerate navigation, then execute the chosen notebooks in order."""
     parser = argparse.ArgumentParser(prog="python -m chapter_utils.tooling.run_notebooks",
@@ -142,26 +179,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--timeout", type=int, default=CELL_TIMEOUT, help="seconds allowed per cell")
     parser.add_argument("--no-navigation", action="store_true",
                         help="do not regenerate the navigation first")
+    parser.add_argument("--one-core", action="store_true",
+                        help="time each notebook as on Binder: this process and its kernels pinned to "
+                             "one CPU, one thread for BLAS and TensorFlow (binder/start's settings); "
+                             "the notebooks are NOT saved (their stored outputs stay the two-core run's)")
+    parser.add_argument("--record", action="store_true",
+                        help="store each run time in chapter_utils/tooling/run_times.json and "
+                             "regenerate the contents tables that show them")
     args = parser.parse_args(argv)
     root = args.root.resolve() if args.root else navigation.find_root()
+    if args.one_core and not hasattr(os, "sched_setaffinity"):
+        raise SystemExit("--one-core needs os.sched_setaffinity (Linux)")
 
     selected = _selected(root, args.stems)
     if not args.no_navigation:
         for path in navigation.update_all(root):
             print(f"navigation updated: {path.relative_to(root)}")
 
-    failed = []
-    total = time.perf_counter()
-    for nb in selected:
-        print(f"{nb.filename} ...", end=" ", flush=True)
-        try:
-            seconds = run_notebook(nb.path(root), root, timeout=args.timeout)
-        except (CellExecutionError, CellTimeoutError, DeadKernelError) as error:
-            failed.append(nb.filename)
-            print(f"FAILED, left unchanged\n{error}", flush=True)
-            continue
-        print(f"{seconds:.1f} s", flush=True)
-    print(f"total {time.perf_counter() - total:.1f} s")
+    cpus = os.sched_getaffinity(0) if args.one_core else None
+    if cpus:
+        os.sched_setaffinity(0, {min(cpus)})  # the kernels started below inherit it
+    try:
+        failed, times = _run_all(selected, root, args)
+    finally:
+        if cpus:
+            os.sched_setaffinity(0, cpus)
     if failed:
         print("failed:", ", ".join(failed), file=sys.stderr)
         return 1

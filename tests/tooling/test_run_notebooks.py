@@ -1,12 +1,13 @@
 """chapter_utils.tooling.run_notebooks: runs in place with this Python in notebooks/, leaves failures untouched."""
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 import nbformat
 
-from chapter_utils.tooling import run_notebooks
+from chapter_utils.tooling import run_notebooks, run_times
 from chapter_utils.tooling.contents import NOTEBOOKS
 
 
@@ -35,3 +36,23 @@ def test_runs_in_place_in_order_and_keeps_failures_unchanged(tmp_path, capsys):
     assert Path(outputs[2]).resolve() == Path(run_notebooks.__file__).with_name("contents.py").resolve()
     printed = capsys.readouterr().out
     assert f"{good.name} ..." in printed and " s\n" in printed and "FAILED" in printed
+
+
+def test_one_core_times_without_saving_and_records(tmp_path, capsys):
+    (tmp_path / "notebooks").mkdir()
+    nb = NOTEBOOKS[0].path(tmp_path)
+    probe = tmp_path / "probe.txt"
+    _notebook(nb, "import os\n"
+                  f"open({str(probe)!r}, 'w').write(f\"{{len(os.sched_getaffinity(0))}} "
+                  "{os.environ['TF_NUM_INTRAOP_THREADS']} {os.environ['OMP_NUM_THREADS']}\")")
+    affinity = os.sched_getaffinity(0)
+
+    assert run_notebooks.main(["--root", str(tmp_path), "--no-navigation", "--one-core",
+                               "--record", NOTEBOOKS[0].stem]) == 0
+    assert probe.read_text() == "1 1 1"          # the kernel ran on one CPU, one thread
+    code = [c for c in nbformat.read(nb, as_version=4).cells if c.cell_type == "code"]
+    assert [(c.execution_count, c.outputs) for c in code] == [(None, [])]  # outputs not saved
+    assert os.sched_getaffinity(0) == affinity    # this process got its CPUs back
+    stored = run_times.load(run_times.path_in(tmp_path))
+    assert set(stored) == {"one core"} and stored["one core"]["seconds"][NOTEBOOKS[0].stem] > 0
+    assert "(one core)" in capsys.readouterr().out

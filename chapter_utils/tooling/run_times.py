@@ -1,0 +1,100 @@
+"""Each notebook's measured run time, on two cores and on one, for the contents tables.
+
+``python -m chapter_utils.tooling.run_notebooks --record`` (two cores) and
+``… --one-core --record`` (the kernel pinned to one CPU with ``binder/start``'s
+one-thread settings, as on Binder) store here how long each notebook took top
+to bottom, with the date and the machine. The contents tables in
+``notebooks/00_index.ipynb`` and ``README.md`` show them
+(:func:`chapter_utils.tooling.generated_cells.contents_table`). Nothing here is
+asserted anywhere: a run time is a measurement of one machine on one day.
+"""
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import platform
+from pathlib import Path
+
+#: Where the times live (beside this module, so the generator finds them in any checkout).
+PATH = Path(__file__).with_name("run_times.json")
+#: The two settings a notebook is timed in.
+SETTINGS = ("two cores", "one core")
+
+#: ``binder/start``'s environment: one thread for BLAS and for TensorFlow (a test keeps the two equal).
+ONE_THREAD_ENV = {
+    "OMP_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "TF_NUM_INTEROP_THREADS": "1",
+    "TF_NUM_INTRAOP_THREADS": "1",
+}
+
+
+def path_in(root: Path) -> Path:
+    """The times file of the checkout at ``root``."""
+    return Path(root) / "chapter_utils" / "tooling" / PATH.name
+
+
+def cpu_model() -> str:
+    """The processor's model name (Linux), else what :mod:`platform` says."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def load(path: Path = PATH) -> dict:
+    """The stored times: ``{setting: {"measured": {...}, "seconds": {stem: float}}}``."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def record(times: dict[str, float], setting: str, path: Path = PATH) -> None:
+    """Store ``times`` (stem -> seconds) under ``setting``, keeping the other notebooks' times."""
+    if setting not in SETTINGS:
+        raise ValueError(f"setting must be one of {SETTINGS}, got {setting!r}")
+    data = load(path)
+    entry = data.setdefault(setting, {"seconds": {}})
+    entry["seconds"].update({stem: round(float(s), 1) for stem, s in times.items()})
+    entry["seconds"] = dict(sorted(entry["seconds"].items()))
+    entry["measured"] = {"date": datetime.date.today().isoformat(), "cpu": cpu_model(),
+                         "cpus available": len(os.sched_getaffinity(0))
+                         if hasattr(os, "sched_getaffinity") else os.cpu_count()}
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def _format(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+
+
+def cell(stem: str, data: dict | None = None) -> str:
+    """``"45 s / 48 s"``: the notebook's run time on two cores / one core ("—" if not measured)."""
+    data = load() if data is None else data
+    return " / ".join(_format(data.get(s, {}).get("seconds", {}).get(stem)) for s in SETTINGS)
+
+
+def footnote(data: dict | None = None) -> str:
+    """One sentence saying how, when and where the times in the table were measured."""
+    data = load() if data is None else data
+    parts = []
+    for setting in SETTINGS:
+        measured = data.get(setting, {}).get("measured")
+        if measured:
+            parts.append(f"{setting} on {measured['date']} ({measured['cpu']})")
+    if not parts:
+        return ""
+    return ("*Run time*: top to bottom, kernel start included, by "
+            "`python -m chapter_utils.tooling.run_notebooks --record` (two cores) and "
+            "`… --one-core --record` (the kernel pinned to one CPU with `binder/start`'s one-thread "
+            "settings, like a Binder session); measured " + "; ".join(parts) +
+            ". A Binder CPU may be slower; the timings are not checked anywhere.")
