@@ -1,16 +1,17 @@
 """The panel of notebook 04 (§7.4.5): Meta-SGD from scratch on structured logistic tasks.
 
-:func:`logistic_panel` retrains Meta-SGD, the scalar-α learner and the chapter's rule
-(:func:`chapter_utils.reference.logistic_meta_sgd.compare_methods`) on the notebook's
+:func:`logistic_panel` retrains Meta-SGD, the learned scalar α, plain MAML (a fixed α picked
+from a grid on training tasks) and the chapter's rule
+(:func:`chapter_utils.reference.logistic_meta_sgd.compare_with_tuned_maml`) on the notebook's
 :class:`~chapter_utils.tasks.logistic.LogisticTasks` at a reduced budget, scores them and plain
 gradient steps on held-out tasks, and redraws the figure of §7.4.4 —
 :func:`draw_comparison`, which the notebook draws there too.
 
 Its sliders sit in the panel under ``compare_methods``'s (that is, ``meta_train``'s) own
-keyword arguments — ``alpha_init``, ``beta``, ``inner_steps``, ``shots``,
-``tasks_per_batch`` — and show them as ``"symbol · name"`` (``"β · beta"``), as
-:attr:`chapter_utils.learners.base.Hyperparameter.label` does, so Train passes the slider
-values straight through.
+keyword arguments, which ``compare_with_tuned_maml`` passes on — ``alpha_init``, ``beta``,
+``inner_steps``, ``shots``, ``tasks_per_batch`` — and show them as ``"symbol · name"``
+(``"β · beta"``), as :attr:`chapter_utils.learners.base.Hyperparameter.label` does, so Train
+passes the slider values straight through.
 """
 from __future__ import annotations
 
@@ -56,7 +57,7 @@ def draw_comparison(comparison: msgd.MethodComparison, groups: Sequence[str] | n
     accuracy = {name: ev.accuracy for name, ev in comparison.evaluations.items()}
     plotting.plot_comparison(axes[1], accuracy, references=accuracy_lines,
                              ylabel="held-out accuracy", title="new tasks, after adaptation")
-    axes[1].set_ylim(0.4, 1.0)
+    axes[1].set_ylim(0.0, 1.0)
     plotting.plot_coordinates(axes[2], comparison.trained["Meta-SGD"].alpha, groups,
                               ylabel="learned α", title="Meta-SGD's learning rates")
     fig.tight_layout()
@@ -64,9 +65,15 @@ def draw_comparison(comparison: msgd.MethodComparison, groups: Sequence[str] | n
 
 
 def _summary(comparison: msgd.MethodComparison) -> str:
-    """The panel's status line (notebook 04, §7.4.5): each method's mean held-out accuracy."""
+    """The panel's status line (notebook 04, §7.4.5): each method's mean held-out accuracy,
+    and plain MAML's fixed α with how it was picked."""
     acc = {name: ev.accuracy.mean() for name, ev in comparison.evaluations.items()}
-    return "held-out accuracy " + ", ".join(f"{n} {a:.3f}" for n, a in acc.items())
+    line = "held-out accuracy " + ", ".join(f"{n} {a:.3f}" for n, a in acc.items())
+    if comparison.maml_alpha is not None:
+        grid = ", ".join(f"{a:g}" for a in comparison.maml_scores)
+        line += (f"; MAML's fixed α = {comparison.maml_alpha:g}, the best of {{{grid}}} "
+                 f"by training-task query loss")
+    return line
 
 
 def logistic_panel(family: LogisticTasks, query: int = 100, *,
@@ -75,8 +82,10 @@ def logistic_panel(family: LogisticTasks, query: int = 100, *,
 
     Sliders: ``alpha_init``, ``beta``, ``inner_steps``, ``shots``, ``tasks_per_batch`` —
     :func:`~chapter_utils.reference.logistic_meta_sgd.meta_train`'s own arguments. Train
-    calls ``msgd.compare_methods(family.sample_batch, family.dim, held_out, **values)`` with
-    ``iterations`` meta-iterations (300: under a third of §7.4.4's budget) and ``seed=0``;
+    calls ``msgd.compare_with_tuned_maml(family.sample_batch, family.dim, held_out, **values)``
+    — Meta-SGD, learned scalar α, plain MAML and the chapter's rule — with ``iterations``
+    meta-iterations each (300: a tenth of §7.4.4's budget; plain MAML once per value of its
+    α grid, picking the α on training tasks) and ``seed=0``;
     ``held_out`` is :data:`PANEL_TASKS` tasks with ``shots`` support and ``query`` query
     points (notebook 04's ``QUERY``), drawn once per number of shots with seed
     :data:`PANEL_SEED`. A run whose loss passes 10 has diverged; the message quotes ln 2.
@@ -87,8 +96,9 @@ def logistic_panel(family: LogisticTasks, query: int = 100, *,
         return family.sample_batch(PANEL_TASKS, shots, query, rng=PANEL_SEED)
 
     def train(values: dict, progress: Callable[..., None]) -> msgd.MethodComparison:
-        return msgd.compare_methods(family.sample_batch, family.dim, held_out(values["shots"]),
-                                    iterations=iterations, seed=0, progress=progress, **values)
+        return msgd.compare_with_tuned_maml(family.sample_batch, family.dim,
+                                            held_out(values["shots"]), iterations=iterations,
+                                            seed=0, progress=progress, **values)
 
     def draw(comparison: msgd.MethodComparison) -> Figure:
         return draw_comparison(comparison, family.groups)

@@ -307,11 +307,16 @@ METHOD_NAMES = {"meta-sgd": "Meta-SGD", "scalar": "learned scalar α", "maml": "
 
 @dataclass
 class MethodComparison:
-    """Meta-SGD, a scalar α, the chapter's rule and no meta-learning, scored on the same tasks."""
+    """Meta-SGD, scalar step sizes (learned, or plain MAML's fixed one), the chapter's rule and
+    no meta-learning, scored on the same tasks."""
 
     trained: dict             #: display name -> :class:`MetaTrainResult`
     evaluations: dict         #: display name -> :class:`Evaluation` (incl. "no meta-learning")
     plain_lr: float           #: the step size the no-meta-learning baseline got from its grid
+    #: plain MAML's fixed α, if :func:`compare_with_tuned_maml` picked it (else ``None``)
+    maml_alpha: Optional[float] = None
+    #: the choice behind ``maml_alpha``: grid α -> mean training query loss (:func:`pick_fixed_alpha`)
+    maml_scores: dict = field(default_factory=dict)
 
 
 def compare_methods(sampler: BatchSampler, dim: int, held_out: Sequence[np.ndarray], *,
@@ -342,3 +347,86 @@ def compare_methods(sampler: BatchSampler, dim: int, held_out: Sequence[np.ndarr
     start = next((r for r in trained.values() if r.method != "chapter"), next(iter(trained.values())))
     plain_lr, evaluations["no meta-learning"] = best_plain_step(start.theta_init, held_out, steps)
     return MethodComparison(trained, evaluations, plain_lr)
+
+
+# ------------------------------------------------------- plain MAML with a tuned α
+#: The fixed step sizes :func:`pick_fixed_alpha` tries for plain MAML (1-2-5 steps).
+MAML_ALPHA_GRID = (0.1, 0.2, 0.5, 1.0, 2.0)
+
+
+@dataclass
+class FixedAlphaChoice:
+    """Plain MAML's fixed α, picked from a grid on *training* tasks (:func:`pick_fixed_alpha`)."""
+
+    alpha: float              #: the chosen fixed step size
+    scores: dict              #: grid α -> mean query loss over the last meta-iterations (inf if it blew up)
+    runs: dict                #: grid α -> :class:`MetaTrainResult`
+    last: int                 #: how many final meta-iterations each score averages
+
+
+def pick_fixed_alpha(sampler: BatchSampler, dim: int, grid: Sequence[float] = MAML_ALPHA_GRID,
+                     *, last: Optional[int] = None,
+                     progress: Optional[Callable[..., None]] = None,
+                     **settings) -> FixedAlphaChoice:
+    """Choose plain MAML's fixed α without looking at held-out tasks (notebook 04, §7.4.4).
+
+    Trains ``method="maml"`` once per α in ``grid`` with ``settings`` (see
+    :func:`meta_train`; ``alpha_init`` is replaced by the grid value) and scores each
+    run by its mean post-adaptation query loss over its ``last`` meta-iterations
+    (default: the last fifth). Those are fresh tasks from ``sampler`` — training
+    tasks — so the held-out tasks play no part in the choice. Runs whose losses are not
+    finite score ``inf``. ``progress(j, len(grid), best_score_so_far, "MAML (fixed α)")``
+    is called after each grid value.
+    """
+    grid = tuple(float(a) for a in grid)
+    if not grid or any(not a > 0 for a in grid):
+        raise ValueError(f"grid must hold positive step sizes, got {grid}")
+    settings = {k: v for k, v in settings.items() if k != "alpha_init"}
+    scores, runs = {}, {}
+    for j, a in enumerate(grid):
+        with np.errstate(all="ignore"):
+            run = meta_train(sampler, dim, method="maml", alpha_init=a, **settings)
+        n = last if last is not None else max(1, len(run.query_loss) // 5)
+        tail = run.query_loss[-check_positive_int(n, "last"):]
+        scores[a] = float(tail.mean()) if np.all(np.isfinite(tail)) else float("inf")
+        runs[a] = run
+        if progress is not None:
+            progress(j + 1, len(grid), min(scores.values()), METHOD_NAMES["maml"])
+    best = min(scores, key=scores.get)
+    return FixedAlphaChoice(best, scores, runs, n)
+
+
+def compare_with_tuned_maml(sampler: BatchSampler, dim: int, held_out: Sequence[np.ndarray], *,
+                            methods: Sequence[str] = ("meta-sgd", "scalar", "maml", "chapter"),
+                            grid: Sequence[float] = MAML_ALPHA_GRID,
+                            progress: Optional[Callable[..., None]] = None,
+                            **settings) -> MethodComparison:
+    """:func:`compare_methods`, except that plain MAML (``"maml"``) gets its fixed α from
+    :func:`pick_fixed_alpha` on training tasks instead of ``settings['alpha_init']``
+    (which the other methods still start from). The result keeps ``methods``' order and
+    records the choice in ``maml_alpha`` and ``maml_scores`` (notebook 04, §7.4.4–7.4.5).
+    """
+    if not methods or any(m not in METHOD_NAMES for m in methods):
+        raise ValueError(f"methods must be a non-empty selection of {', '.join(METHOD_NAMES)}, "
+                         f"got {tuple(methods)}")
+    others = [m for m in methods if m != "maml"]
+    base = (compare_methods(sampler, dim, held_out, methods=others, progress=progress, **settings)
+            if others else None)
+    if "maml" not in methods:
+        return base
+    choice = pick_fixed_alpha(sampler, dim, grid, progress=progress,
+                              **{k: v for k, v in settings.items() if k != "progress"})
+    maml = choice.runs[choice.alpha]
+    steps = maml.settings["inner_steps"]
+    maml_eval = evaluate(maml.theta, maml.alpha, held_out, steps)
+    trained, evaluations = {}, {}
+    for m in methods:
+        key = METHOD_NAMES[m]
+        trained[key] = maml if m == "maml" else base.trained[key]
+        evaluations[key] = maml_eval if m == "maml" else base.evaluations[key]
+    if base is not None:
+        evaluations["no meta-learning"] = base.evaluations["no meta-learning"]
+        plain_lr = base.plain_lr
+    else:
+        plain_lr, evaluations["no meta-learning"] = best_plain_step(maml.theta_init, held_out, steps)
+    return MethodComparison(trained, evaluations, plain_lr, choice.alpha, choice.scores)

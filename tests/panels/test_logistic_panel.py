@@ -3,6 +3,7 @@ import inspect
 
 import matplotlib
 import matplotlib.pyplot as plt
+import numpy as np
 import pytest
 
 from chapter_utils.panels.logistic import LN2, draw_comparison, logistic_panel
@@ -31,8 +32,11 @@ def test_train_at_small_settings_draws_and_reports():
     panel.controls["tasks_per_batch"].value = 4
     comparison = panel.train()
     assert comparison is not None
-    assert set(comparison.evaluations) == {"Meta-SGD", "MAML (scalar α)", "chapter's code",
-                                           "no meta-learning"}
+    assert list(comparison.evaluations) == ["Meta-SGD", "learned scalar α", "MAML (fixed α)",
+                                            "chapter's code", "no meta-learning"]
+    assert comparison.maml_alpha in msgd.MAML_ALPHA_GRID
+    assert np.all(comparison.trained["MAML (fixed α)"].alpha == comparison.maml_alpha)
+    assert f"MAML's fixed α = {comparison.maml_alpha:g}" in panel.last_message
     meta_sgd = comparison.trained["Meta-SGD"]
     assert meta_sgd.settings["shots"] == 5 and meta_sgd.settings["tasks_per_batch"] == 4
     assert len(meta_sgd.query_loss) == 20

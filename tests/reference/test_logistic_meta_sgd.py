@@ -179,3 +179,35 @@ def test_comparison_baseline_starts_where_the_meta_learners_start():
 def test_compare_methods_rejects_unknown_methods(methods):
     with pytest.raises(ValueError, match="methods"):
         msgd.compare_methods(chapter_batch, 50, chapter_batch(5, 10, 10, rng=0), methods=methods)
+
+
+def test_pick_fixed_alpha_uses_training_losses_only():
+    family = LogisticTasks()
+    choice = msgd.pick_fixed_alpha(family.sample_batch, family.dim, (0.05, 0.5, 50.0),
+                                   iterations=60, seed=0, alpha_init=123.0)
+    assert set(choice.scores) == {0.05, 0.5, 50.0} and choice.last == 12
+    for a, run in choice.runs.items():
+        assert run.method == "maml" and np.all(run.alpha == a)
+        expected = run.query_loss[-12:].mean()
+        assert choice.scores[a] == (expected if np.isfinite(expected) else np.inf)
+    assert choice.alpha == min(choice.scores, key=choice.scores.get)
+    assert choice.scores[50.0] > choice.scores[choice.alpha]   # a huge step is not chosen
+    with pytest.raises(ValueError, match="positive"):
+        msgd.pick_fixed_alpha(family.sample_batch, family.dim, (0.1, -1.0), iterations=2)
+
+
+def test_compare_with_tuned_maml_keeps_order_and_other_methods():
+    family = LogisticTasks()
+    held_out = family.sample_batch(200, 10, 20, rng=18)
+    settings = dict(iterations=40, tasks_per_batch=8, beta=0.5, alpha_init=0.1, seed=0)
+    tuned = msgd.compare_with_tuned_maml(family.sample_batch, family.dim, held_out,
+                                         grid=(0.1, 0.5), **settings)
+    assert list(tuned.evaluations) == ["Meta-SGD", "learned scalar α", "MAML (fixed α)",
+                                       "chapter's code", "no meta-learning"]
+    assert tuned.maml_alpha in (0.1, 0.5) and set(tuned.maml_scores) == {0.1, 0.5}
+    maml = msgd.meta_train(family.sample_batch, family.dim, method="maml",
+                           **{**settings, "alpha_init": tuned.maml_alpha})
+    np.testing.assert_array_equal(tuned.trained["MAML (fixed α)"].theta, maml.theta)
+    plain = msgd.compare_methods(family.sample_batch, family.dim, held_out, **settings)
+    np.testing.assert_array_equal(tuned.trained["Meta-SGD"].alpha, plain.trained["Meta-SGD"].alpha)
+    assert tuned.plain_lr == plain.plain_lr and plain.maml_alpha is None
