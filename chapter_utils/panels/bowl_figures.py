@@ -52,13 +52,15 @@ def alpha_landscape(theta: ArrayLike, steps: int, bowls: Quadratics,
 
 
 def draw_landscape(ax: Axes, theta: ArrayLike, steps: int, bowls: Quadratics,
-                   paths: Mapping[str, np.ndarray]) -> Axes:
+                   paths: Mapping[str, np.ndarray],
+                   colours: Mapping[str, str] | None = None) -> Axes:
     """Draw notebook 01's α-plane (§7.1.3 and its panel, §7.1.5) on ``ax``.
 
     Filled contours of :func:`alpha_landscape` at ``theta``, the diagonal α₁ = α₂
-    (MAML's scalar α), and for each ``name -> alphas`` in ``paths`` the path α
-    took during meta-training (``(T + 1, 2)``, or ``(T + 1,)`` for a scalar α),
-    in :func:`chapter_utils.plotting.colour` ``(name)``.
+    (every scalar α: MAML's fixed one or a learned one), and for each
+    ``name -> alphas`` in ``paths`` the path α took during meta-training
+    (``(T + 1, 2)``, or ``(T + 1,)`` for a scalar α; a fixed α is a single point),
+    in ``colours[name]`` or else :func:`chapter_utils.plotting.colour` ``(name, i)``.
     """
     import matplotlib.pyplot as plt
     from matplotlib.colors import LogNorm
@@ -68,11 +70,13 @@ def draw_landscape(ax: Axes, theta: ArrayLike, steps: int, bowls: Quadratics,
     filled = ax.contourf(x, y, np.clip(z, None, levels[-1]), levels=levels, cmap="Greys",
                          norm=LogNorm())
     plt.colorbar(filled, ax=ax, label="mean loss after the inner steps", format="%.2g")
-    ax.plot([-1, 4], [-1, 4], "--", color="0.3", lw=1, label="α₁ = α₂: MAML's scalar α")
-    for name, alphas in paths.items():
+    ax.plot([-1, 4], [-1, 4], "--", color="0.3", lw=1, label="α₁ = α₂: one scalar α")
+    for i, (name, alphas) in enumerate(paths.items()):
+        colour = (colours or {}).get(name) or plotting.colour(name, i)
+        alphas = np.asarray(alphas, dtype=float)
         alphas = np.broadcast_to(alphas[:, None] if alphas.ndim == 1 else alphas, (len(alphas), 2))
-        ax.plot(alphas[:, 0], alphas[:, 1], "-", color=plotting.colour(name), lw=2, label=name)
-        ax.plot(*alphas[-1], "o", color=plotting.colour(name), mec="white", ms=8)
+        ax.plot(alphas[:, 0], alphas[:, 1], "-", color=colour, lw=2, label=name)
+        ax.plot(*alphas[-1], "o", color=colour, mec="white", ms=8)
     ax.set(xlim=(-0.5, 1.5), ylim=(-1.0, 4.0), xlabel="α₁", ylabel="α₂",
            title=f"α-plane at the learned θ, {steps} inner step(s)")
     ax.legend(loc="upper right", fontsize="small", framealpha=0.9)

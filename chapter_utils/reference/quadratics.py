@@ -7,6 +7,9 @@ gradient and Hessian is exact:
 * :func:`sgd_path` — inner gradient steps ``θ ← θ − α ∘ ∇L`` (α scalar or per
   coordinate); :func:`meta_gradients` — the exact MAML / Meta-SGD
   meta-gradients through them; :func:`meta_train` — learn θ and α (notebook 01).
+* :func:`preconditioner_meta_gradients` and :func:`meta_train_preconditioner` —
+  one inner step ``θ ← θ − P ∇L`` with a full ``d × d`` matrix ``P`` in place of
+  Meta-SGD's diagonal α (notebook 01, exercise 4).
 
 Reptile on the same bowls lives in :mod:`chapter_utils.reference.quadratic_reptile`.
 """
@@ -146,3 +149,58 @@ def meta_train(family: QuadraticFamily, theta: ArrayLike, alpha: ArrayLike, *, b
             if progress is not None:
                 progress(it + 1, iterations, float(losses[it]))
     return MetaRun(np.array(thetas), np.array(alphas), losses, time.perf_counter() - start)
+
+
+# ------------------------------------------------- a full preconditioning matrix P
+def preconditioner_meta_gradients(train: Quadratics, theta: ArrayLike, P: ArrayLike
+                                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Exact meta-gradients of ``train.loss(θ′)`` for one inner step ``θ′ = θ − P ∇L(θ)``
+    with a full matrix ``P`` (``(d, d)``; a diagonal ``P`` is Meta-SGD's α).
+
+    With ``g = A(θ − c)`` and ``v = A(θ′ − c)``: ``∇P = −v gᵀ`` and
+    ``∇θ = (I − P A)ᵀ v = v − A Pᵀ v`` (notebook 01, exercise 4).
+
+    Returns ``(loss (...), ∇θ (..., d), ∇P (..., d, d))``, per task.
+    """
+    P = np.asarray(P, dtype=float)
+    if P.shape != (train.dim, train.dim):
+        raise ValueError(f"P must have shape ({train.dim}, {train.dim}), got {P.shape}")
+    g = train.gradient(theta)
+    final = np.asarray(theta, dtype=float) - np.einsum("ij,...j->...i", P, g)
+    loss, v = train.loss(final), train.gradient(final)
+    grad_theta = v - np.einsum("...ij,kj,...k->...i", train.hessians, P, v)
+    return loss, grad_theta, -v[..., :, None] * g[..., None, :]
+
+
+def meta_train_preconditioner(family: QuadraticFamily, theta: ArrayLike, P: ArrayLike, *,
+                              beta: float, iterations: int = 300, tasks_per_batch: int = 32,
+                              diagonal: bool = False, rng: RngLike = 0) -> MetaRun:
+    """Meta-learn θ and a full preconditioning matrix ``P`` for one inner step
+    ``θ′ = θ − P ∇L`` on ``family`` — the plain outer step of :func:`meta_train`,
+    with :func:`preconditioner_meta_gradients`. ``diagonal=True`` keeps ``P``
+    diagonal (Meta-SGD; the same batches as :func:`meta_train` with the same
+    ``rng``). ``alphas`` of the result are the ``P`` s, ``(T + 1, d, d)``.
+    """
+    beta = check_positive_float(beta, "beta")
+    iterations = check_positive_int(iterations, "iterations")
+    tasks_per_batch = check_positive_int(tasks_per_batch, "tasks_per_batch")
+    gen = as_generator(rng)
+    theta = np.array(theta, dtype=float)
+    P = np.array(P, dtype=float)
+    if theta.shape != (family.dim,) or P.shape != (family.dim, family.dim):
+        raise ValueError(f"theta must have shape ({family.dim},) and P ({family.dim}, "
+                         f"{family.dim}), got {theta.shape} and {P.shape}")
+    mask = np.eye(family.dim) if diagonal else np.ones((family.dim, family.dim))
+    P = P * mask
+    thetas, Ps, losses = [theta], [P], np.empty(iterations)
+    start = time.perf_counter()
+    with np.errstate(over="ignore", invalid="ignore"):
+        for it in range(iterations):
+            loss, g_theta, g_P = preconditioner_meta_gradients(
+                family.sample(tasks_per_batch, gen), theta, P)
+            theta = theta - beta * g_theta.mean(axis=0)
+            P = P - beta * mask * g_P.mean(axis=0)
+            thetas.append(theta)
+            Ps.append(P)
+            losses[it] = loss.mean()
+    return MetaRun(np.array(thetas), np.array(Ps), losses, time.perf_counter() - start)

@@ -101,8 +101,9 @@ class QuadraticFamily:
 
     Minima ``c = centre + spread · N(0, I)``. Curvature ``A = R diag(λ) Rᵀ``
     with eigenvalues ``λ_j = curvatures[j] · exp(jitter · N(0, 1))`` (each task
-    its own) and ``R`` a rotation by an angle uniform in
-    ``[−max_angle, max_angle]`` (``0``: axis-aligned bowls, 2-D only otherwise).
+    its own) and ``R`` a rotation by ``angle`` (common to every task) plus an angle
+    uniform in ``[−max_angle, max_angle]`` (each task its own). Both ``0``:
+    axis-aligned bowls; rotations are 2-D only.
     """
 
     centre: tuple[float, ...] = (0.0, 0.0)
@@ -110,6 +111,7 @@ class QuadraticFamily:
     curvatures: tuple[float, ...] = (1.0, 1.0)
     jitter: float = 0.0
     max_angle: float = 0.0
+    angle: float = 0.0
 
     def __post_init__(self) -> None:
         if len(self.centre) != len(self.curvatures) or len(self.centre) < 1:
@@ -119,7 +121,7 @@ class QuadraticFamily:
             raise ValueError(f"curvatures must be positive, got {self.curvatures}")
         if self.spread < 0 or self.jitter < 0 or self.max_angle < 0:
             raise ValueError("spread, jitter and max_angle must be ≥ 0")
-        if self.max_angle > 0 and self.dim != 2:
+        if (self.max_angle > 0 or self.angle != 0) and self.dim != 2:
             raise ValueError("rotated bowls are only defined in 2-D")
 
     @property
@@ -134,8 +136,11 @@ class QuadraticFamily:
         eigen = np.asarray(self.curvatures, float) * np.exp(
             self.jitter * gen.standard_normal((n, self.dim)))
         hessians = eigen[:, :, None] * np.eye(self.dim)
-        if self.max_angle > 0:
-            r = rotation(gen.uniform(-self.max_angle, self.max_angle, n))
+        if self.max_angle > 0 or self.angle != 0:
+            turn = np.full(n, float(self.angle))
+            if self.max_angle > 0:
+                turn = turn + gen.uniform(-self.max_angle, self.max_angle, n)
+            r = rotation(turn)
             hessians = r @ hessians @ np.swapaxes(r, -1, -2)
             hessians = 0.5 * (hessians + np.swapaxes(hessians, -1, -2))
         return Quadratics(centres, hessians)

@@ -8,6 +8,7 @@ from chapter_utils.evaluation.gradcheck import relative_error as rel
 from chapter_utils.reference import quadratic_reptile as qr
 from chapter_utils.reference import quadratics as q
 from chapter_utils.tasks.quadratic import QuadraticFamily, Quadratics, loss_grid, minibatches
+from chapter_utils.tasks.quadratic import rotation as q_rotation
 
 ROTATED = QuadraticFamily(centre=(1.0, -0.5), spread=1.0, curvatures=(2.0, 0.5), jitter=0.3,
                             max_angle=np.pi / 2)
@@ -121,6 +122,60 @@ def test_meta_train_learns_per_coordinate_rates_and_reports_progress():
     fixed = q.meta_train(family, np.zeros(2), np.array(0.1), beta=0.05, iterations=5,
                          learn_alpha=False)
     assert np.all(fixed.alphas == 0.1)
+
+
+def test_common_angle_turns_every_bowl_by_the_same_angle():
+    turned = QuadraticFamily(curvatures=(2.0, 0.5), angle=np.pi / 6).sample(3, 0)
+    r = q_rotation(np.pi / 6)
+    np.testing.assert_allclose(turned.hessians, np.broadcast_to(r @ np.diag([2.0, 0.5]) @ r.T,
+                                                                (3, 2, 2)), atol=1e-12)
+    aligned = QuadraticFamily(curvatures=(2.0, 0.5)).sample(3, 0)      # same draws otherwise
+    np.testing.assert_array_equal(turned.centres, aligned.centres)
+    both = QuadraticFamily(curvatures=(2.0, 0.5), angle=0.3, max_angle=0.2).sample(200, 1)
+
+
+    eig = np.linalg.eigh(both.hessians)[1][:, :, -1]                  # steep direction
+    turn = np.arctan(eig[:, 1] / eig[:, 0])
+    assert np.all((turn > 0.1 - 1e-9) & (turn < 0.5 + 1e-9))
+    with pytest.raises(ValueError):
+        QuadraticFamily(centre=(0.0,), curvatures=(1.0,), angle=0.1)
+
+
+def test_preconditioner_meta_gradients_match_finite_differences_and_meta_sgd():
+    tasks = ROTATED.sample(4, 3)
+    theta, P = _point(3), np.array([[0.4, -0.2], [0.1, 0.9]])
+
+    def objective(t, m):
+        g = tasks.gradient(t)
+        return float(tasks.loss(t - g @ m.T).mean())
+
+    _, g_theta, g_P = q.preconditioner_meta_gradients(tasks, theta, P)
+    assert rel(g_theta.mean(0), finite_difference(lambda t: objective(t, P), theta)) < 1e-7
+    fd_P = finite_difference(lambda m: objective(theta, m.reshape(2, 2)), P.ravel()).reshape(2, 2)
+    assert rel(g_P.mean(0), fd_P) < 1e-7
+    alpha = np.array([0.3, 0.7])                   # a diagonal P is Meta-SGD's α
+    _, d_theta, d_P = q.preconditioner_meta_gradients(tasks, theta, np.diag(alpha))
+    _, m_theta, m_alpha = q.meta_gradients(tasks, theta, alpha, steps=1)
+    np.testing.assert_allclose(d_theta, m_theta, atol=1e-12)
+    np.testing.assert_allclose(np.diagonal(d_P, axis1=-2, axis2=-1), m_alpha, atol=1e-12)
+    with pytest.raises(ValueError):
+        q.preconditioner_meta_gradients(tasks, theta, alpha)
+
+
+def test_meta_train_preconditioner_diagonal_is_meta_sgd_and_full_matrix_undoes_a_common_turn():
+    family = QuadraticFamily(centre=(1.0, 1.0), curvatures=(2.0, 0.5), angle=np.pi / 6)
+    settings = dict(beta=0.05, iterations=300, rng=0)
+    diag = q.meta_train_preconditioner(family, np.zeros(2), 0.1 * np.eye(2), diagonal=True, **settings)
+    vector = q.meta_train(family, np.zeros(2), np.full(2, 0.1), **settings)
+    np.testing.assert_allclose(diag.thetas, vector.thetas, atol=1e-12)
+    np.testing.assert_allclose(np.diagonal(diag.alphas, axis1=-2, axis2=-1), vector.alphas, atol=1e-12)
+    assert np.all(diag.alpha[[0, 1], [1, 0]] == 0)
+    full = q.meta_train_preconditioner(family, np.zeros(2), 0.1 * np.eye(2),
+                                       **{**settings, "iterations": 3000})
+    assert full.alphas.shape == (3001, 2, 2) and full.losses.shape == (3000,)
+    inverse = np.linalg.inv(family.sample(1, 0).hessians[0])            # no jitter: one Hessian
+    np.testing.assert_allclose(full.alpha, inverse, atol=0.02)
+    assert full.losses[-50:].mean() < 0.1 * diag.losses[-50:].mean()
 
 
 def test_meta_train_stops_when_progress_raises():
