@@ -352,6 +352,9 @@ def compare_methods(sampler: BatchSampler, dim: int, held_out: Sequence[np.ndarr
 # ------------------------------------------------------- plain MAML with a tuned α
 #: The fixed step sizes :func:`pick_fixed_alpha` tries for plain MAML (1-2-5 steps).
 MAML_ALPHA_GRID = (0.1, 0.2, 0.5, 1.0, 2.0)
+#: Notebook 08's grid for plain MAML's fixed α, scored on validation tasks
+#: (``pick_fixed_alpha(..., grid=MAML_VALIDATION_GRID, validation=...)``); notebook 04 uses it too.
+MAML_VALIDATION_GRID = (0.1, 0.3, 0.5, 0.7, 1.0)
 
 
 @dataclass
@@ -362,10 +365,14 @@ class FixedAlphaChoice:
     scores: dict              #: grid α -> mean query loss over the last meta-iterations (inf if it blew up)
     runs: dict                #: grid α -> :class:`MetaTrainResult`
     last: int                 #: how many final meta-iterations each score averages
+    #: what the scores are: ``"training"`` (query loss of the last meta-iterations) or
+    #: ``"validation"`` (mean loss on the ``validation`` tasks after adaptation)
+    scored_on: str = "training"
 
 
 def pick_fixed_alpha(sampler: BatchSampler, dim: int, grid: Sequence[float] = MAML_ALPHA_GRID,
                      *, last: Optional[int] = None,
+                     validation: Optional[Sequence[np.ndarray]] = None,
                      progress: Optional[Callable[..., None]] = None,
                      **settings) -> FixedAlphaChoice:
     """Choose plain MAML's fixed α without looking at held-out tasks (notebook 04, §7.4.4).
@@ -374,8 +381,11 @@ def pick_fixed_alpha(sampler: BatchSampler, dim: int, grid: Sequence[float] = MA
     :func:`meta_train`; ``alpha_init`` is replaced by the grid value) and scores each
     run by its mean post-adaptation query loss over its ``last`` meta-iterations
     (default: the last fifth). Those are fresh tasks from ``sampler`` — training
-    tasks — so the held-out tasks play no part in the choice. Runs whose losses are not
-    finite score ``inf``. ``progress(j, len(grid), best_score_so_far, "MAML (fixed α)")``
+    tasks — so the held-out tasks play no part in the choice. With ``validation``
+    (a batch ``(x_tr, y_tr, x_te, y_te)`` of separate tasks from the training family) each
+    run is instead scored by its mean query loss on those tasks after
+    ``settings['inner_steps']`` steps — notebook 08's protocol, with
+    :data:`MAML_VALIDATION_GRID`. Runs whose losses are not finite score ``inf``. ``progress(j, len(grid), best_score_so_far, "MAML (fixed α)")``
     is called after each grid value.
     """
     grid = tuple(float(a) for a in grid)
@@ -387,24 +397,34 @@ def pick_fixed_alpha(sampler: BatchSampler, dim: int, grid: Sequence[float] = MA
         with np.errstate(all="ignore"):
             run = meta_train(sampler, dim, method="maml", alpha_init=a, **settings)
         n = last if last is not None else max(1, len(run.query_loss) // 5)
-        tail = run.query_loss[-check_positive_int(n, "last"):]
+        if validation is None:
+            tail = run.query_loss[-check_positive_int(n, "last"):]
+        else:
+            with np.errstate(all="ignore"):
+                tail = evaluate(run.theta, run.alpha, validation,
+                                run.settings["inner_steps"]).loss
         scores[a] = float(tail.mean()) if np.all(np.isfinite(tail)) else float("inf")
         runs[a] = run
         if progress is not None:
             progress(j + 1, len(grid), min(scores.values()), METHOD_NAMES["maml"])
     best = min(scores, key=scores.get)
-    return FixedAlphaChoice(best, scores, runs, n)
+    return FixedAlphaChoice(best, scores, runs, n,
+                            "training" if validation is None else "validation")
 
 
 def compare_with_tuned_maml(sampler: BatchSampler, dim: int, held_out: Sequence[np.ndarray], *,
                             methods: Sequence[str] = ("meta-sgd", "scalar", "maml", "chapter"),
                             grid: Sequence[float] = MAML_ALPHA_GRID,
+                            validation: Optional[Sequence[np.ndarray]] = None,
                             progress: Optional[Callable[..., None]] = None,
                             **settings) -> MethodComparison:
     """:func:`compare_methods`, except that plain MAML (``"maml"``) gets its fixed α from
     :func:`pick_fixed_alpha` on training tasks instead of ``settings['alpha_init']``
     (which the other methods still start from). The result keeps ``methods``' order and
     records the choice in ``maml_alpha`` and ``maml_scores`` (notebook 04, §7.4.4–7.4.5).
+    ``validation`` is passed to :func:`pick_fixed_alpha` (score the grid on validation
+    tasks, as notebook 08 does). A one-value ``grid`` trains MAML once with that fixed α —
+    what the panel of §7.4.5 does with the α the notebook's grid picked.
     """
     if not methods or any(m not in METHOD_NAMES for m in methods):
         raise ValueError(f"methods must be a non-empty selection of {', '.join(METHOD_NAMES)}, "
@@ -414,7 +434,7 @@ def compare_with_tuned_maml(sampler: BatchSampler, dim: int, held_out: Sequence[
             if others else None)
     if "maml" not in methods:
         return base
-    choice = pick_fixed_alpha(sampler, dim, grid, progress=progress,
+    choice = pick_fixed_alpha(sampler, dim, grid, validation=validation, progress=progress,
                               **{k: v for k, v in settings.items() if k != "progress"})
     maml = choice.runs[choice.alpha]
     steps = maml.settings["inner_steps"]

@@ -34,9 +34,9 @@ def test_train_at_small_settings_draws_and_reports():
     assert comparison is not None
     assert list(comparison.evaluations) == ["Meta-SGD", "learned scalar α", "MAML (fixed α)",
                                             "chapter's code", "no meta-learning"]
-    assert comparison.maml_alpha in msgd.MAML_ALPHA_GRID
-    assert np.all(comparison.trained["MAML (fixed α)"].alpha == comparison.maml_alpha)
-    assert f"MAML's fixed α = {comparison.maml_alpha:g}" in panel.last_message
+    assert comparison.maml_alpha == 0.5 and list(comparison.maml_scores) == [0.5]
+    assert np.all(comparison.trained["MAML (fixed α)"].alpha == 0.5)
+    assert "MAML's fixed α = 0.5" in panel.last_message and "not re-tuned" in panel.last_message
     meta_sgd = comparison.trained["Meta-SGD"]
     assert meta_sgd.settings["shots"] == 5 and meta_sgd.settings["tasks_per_batch"] == 4
     assert len(meta_sgd.query_loss) == 20
@@ -52,3 +52,29 @@ def test_too_large_beta_diverges_in_words():
     panel.controls["beta"].value = 100.0
     assert panel.train() is None
     assert panel.last_message.startswith("Diverged") and "try a smaller β" in panel.last_message
+
+
+def test_maml_alpha_is_fixed_not_tuned_per_click():
+    panel = logistic_panel(LogisticTasks(), query=20, iterations=10, maml_alpha=0.3)
+    panel.controls["tasks_per_batch"].value = 2
+    comparison = panel.train()
+    maml = comparison.trained["MAML (fixed α)"]
+    assert np.all(maml.alpha == 0.3) and comparison.maml_scores.keys() == {0.3}
+    assert "MAML's fixed α = 0.3" in panel.last_message
+    with pytest.raises(ValueError, match="maml_alpha"):
+        logistic_panel(LogisticTasks(), maml_alpha=0.0)
+
+
+def test_loss_axis_has_units_and_is_capped_below_the_chapters_curve():
+    family = LogisticTasks()
+    held_out = family.sample_batch(50, 10, 20, rng=1)
+    comparison = msgd.compare_with_tuned_maml(family.sample_batch, family.dim, held_out,
+                                              grid=(0.5,), iterations=60, tasks_per_batch=4, seed=0)
+    figure = draw_comparison(comparison, family.groups)
+    ax = figure.axes[0]
+    assert ax.get_ylabel() == "query loss after adaptation (nats)"
+    top = max(np.convolve(comparison.trained[n].query_loss, np.ones(50) / 50, "valid").max()
+              for n in ("Meta-SGD", "learned scalar α", "MAML (fixed α)"))
+    assert ax.get_ylim()[1] < comparison.trained["chapter's code"].query_loss.max()
+    assert ax.get_ylim()[1] >= top
+    plt.close(figure)

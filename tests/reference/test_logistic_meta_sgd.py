@@ -211,3 +211,41 @@ def test_compare_with_tuned_maml_keeps_order_and_other_methods():
     plain = msgd.compare_methods(family.sample_batch, family.dim, held_out, **settings)
     np.testing.assert_array_equal(tuned.trained["Meta-SGD"].alpha, plain.trained["Meta-SGD"].alpha)
     assert tuned.plain_lr == plain.plain_lr and plain.maml_alpha is None
+
+
+def test_pick_fixed_alpha_on_validation_tasks_scores_held_out_loss():
+    family = LogisticTasks()
+    validation = family.sample_batch(50, 10, 20, rng=7)
+    choice = msgd.pick_fixed_alpha(family.sample_batch, family.dim, (0.05, 0.5, 50.0),
+                                   validation=validation, iterations=30, seed=0)
+    assert choice.scored_on == "validation"
+    for a, run in choice.runs.items():
+        with np.errstate(all="ignore"):
+            expected = msgd.evaluate(run.theta, run.alpha, validation).loss.mean()
+        assert choice.scores[a] == (expected if np.isfinite(expected) else np.inf)
+        # not the training-loss score: the two protocols really differ
+        assert choice.scores[a] != run.query_loss[-choice.last:].mean()
+    assert choice.alpha == min(choice.scores, key=choice.scores.get)
+    assert choice.scores[50.0] > choice.scores[choice.alpha]
+    training = msgd.pick_fixed_alpha(family.sample_batch, family.dim, (0.5,), iterations=30, seed=0)
+    assert training.scored_on == "training"
+
+
+def test_compare_with_tuned_maml_one_value_grid_trains_maml_once():
+    family = LogisticTasks()
+    held_out = family.sample_batch(100, 10, 20, rng=18)
+    settings = dict(iterations=20, tasks_per_batch=4, beta=0.5, alpha_init=0.1, seed=0)
+    calls = []
+    fixed = msgd.compare_with_tuned_maml(family.sample_batch, family.dim, held_out, grid=(0.7,),
+                                         progress=lambda *a: calls.append(a[-1]), **settings)
+    assert fixed.maml_alpha == 0.7 and list(fixed.maml_scores) == [0.7]
+    assert np.all(fixed.trained["MAML (fixed α)"].alpha == 0.7)
+    assert calls.count("MAML (fixed α)") == 1          # one MAML run, not a grid of them
+    validation = family.sample_batch(50, 10, 20, rng=7)
+    tuned = msgd.compare_with_tuned_maml(family.sample_batch, family.dim, held_out,
+                                         grid=(0.1, 0.7), validation=validation, **settings)
+    runs = {a: msgd.meta_train(family.sample_batch, family.dim, method="maml",
+                               **{**settings, "alpha_init": a}) for a in (0.1, 0.7)}
+    losses = {a: msgd.evaluate(r.theta, r.alpha, validation).loss.mean() for a, r in runs.items()}
+    assert tuned.maml_alpha == min(losses, key=losses.get)
+    assert tuned.maml_scores == pytest.approx(losses)
