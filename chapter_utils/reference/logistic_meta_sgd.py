@@ -385,8 +385,8 @@ def pick_fixed_alpha(sampler: BatchSampler, dim: int, grid: Sequence[float] = MA
     (a batch ``(x_tr, y_tr, x_te, y_te)`` of separate tasks from the training family) each
     run is instead scored by its mean query loss on those tasks after
     ``settings['inner_steps']`` steps — notebook 08's protocol, with
-    :data:`MAML_VALIDATION_GRID`. Runs whose losses are not finite score ``inf``. ``progress(j, len(grid), best_score_so_far, "MAML (fixed α)")``
-    is called after each grid value.
+    :data:`MAML_VALIDATION_GRID`. Runs whose losses are not finite score ``inf``.
+    ``progress(j, len(grid), best_score_so_far, "MAML (fixed α)")`` is called after each grid value.
     """
     grid = tuple(float(a) for a in grid)
     if not grid or any(not a > 0 for a in grid):
