@@ -51,6 +51,22 @@ def test_batched_update_is_the_mean_interpolation():
         np.testing.assert_allclose(learner.theta[j], theta + 0.3 * (target - theta), rtol=1e-5, atol=1e-6)
 
 
+def test_one_inner_step_is_sgd_on_the_mixture_of_tasks():
+    """k = 1 (notebook 06's joint-training baseline): one batched update is one SGD step of rate
+    ε·α on the mean loss of the batch's tasks — ordinary training on their mixture."""
+    tasks = FixedTasks(4, 5, seed=3)
+    learner = Reptile(meta_batch=4, epsilon=0.5, shots=5, hidden=(8,), inner_steps=1,
+                      inner_lr=0.05).fit(tasks, iterations=1)
+    w = [tf.constant(p) for p in learner.initial_theta]
+    x = tf.constant(tasks.x.reshape(-1, 1), tf.float32)          # all 20 points, one dataset
+    y = tf.constant(tasks.y.reshape(-1, 1), tf.float32)
+    with tf.GradientTape() as tape:
+        tape.watch(w)
+        loss = fmlp.mse(w, x, y, "tanh")
+    for got, p, g in zip(learner.theta, learner.initial_theta, tape.gradient(loss, w)):
+        np.testing.assert_allclose(got, p - 0.5 * 0.05 * g.numpy(), rtol=1e-5, atol=1e-6)
+
+
 def test_adapt_fits_a_task_and_leaves_the_meta_parameters_alone():
     learner = Reptile(**SMALL).fit(SineTasks(), iterations=300, seed=2)
     before = [p.copy() for p in learner.theta]
