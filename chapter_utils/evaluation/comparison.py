@@ -44,6 +44,9 @@ PARAMETERS_FILE = RESULTS_FILE.with_name(PARAMETERS_NAME)
 BASELINES: tuple[str, ...] = ("pretrained", "random init")
 
 #: The published figures usually quoted for this benchmark: MSE after one step, K = 5 / 10 / 20.
+#: Both rows are from the Meta-SGD paper's Table 1: "MAML" there is Li et al.'s own
+#: reimplementation of MAML, run on their task family (which also varies the frequency), not
+#: a figure from Finn et al.'s MAML paper.
 PUBLISHED: dict[str, dict[int, float]] = {
     "MAML": {5: 1.13, 10: 0.85, 20: 0.71},
     "Meta-SGD": {5: 0.90, 10: 0.53, 20: 0.31},
@@ -51,7 +54,14 @@ PUBLISHED: dict[str, dict[int, float]] = {
 PUBLISHED_SOURCE = (
     "Li, Zhou, Chen and Li (2017), Meta-SGD: Learning to Learn Quickly for Few-Shot Learning, "
     "arXiv:1707.09835, Table 1 (sine regression, MSE after one step; their tasks also vary "
-    "the frequency).")
+    "the frequency; the MAML row is their reimplementation of MAML, not Finn et al.'s figure).")
+
+#: The step counts every method is also scored after, whatever it was trained for, so that
+#: the methods can be compared at equal steps (:attr:`MethodResult.by_steps`).
+EQUAL_STEPS: tuple[int, ...] = (1, 5, 32)
+#: A per-task MSE above this (or not a number) counts as a diverged adaptation
+#: (the rule of :mod:`chapter_utils.panels.support_points`).
+DIVERGED_MSE = 1e6
 
 
 def _factories() -> dict[str, Callable[..., Any]]:
@@ -98,6 +108,8 @@ class MethodResult:
     seconds: dict[int, float] = field(default_factory=dict)      #: K → training wall time
     mse: dict[int, np.ndarray] = field(default_factory=dict)     #: K → per-task MSE after ``steps``
     curve: dict[int, np.ndarray] = field(default_factory=dict)   #: step count → per-task MSE at K = curve_shots
+    #: K → step count of :data:`EQUAL_STEPS` → per-task MSE (the same waves for every method)
+    by_steps: dict[int, dict[int, np.ndarray]] = field(default_factory=dict)
 
 
 @dataclass
@@ -128,6 +140,8 @@ class Comparison:
                 "seconds": {str(k): round(v, 2) for k, v in r.seconds.items()},
                 "mse": {str(k): ci(v) for k, v in r.mse.items()},
                 "curve": {str(s): robust(v) for s, v in r.curve.items()},
+                "by_steps": {str(k): {str(s): score(v) for s, v in by.items()}
+                             for k, by in r.by_steps.items()},
             } for name, r in self.results.items()},
         }
 
@@ -140,9 +154,40 @@ def robust(values: np.ndarray) -> dict[str, Any]:
             "diverged": round(float(np.mean(~np.isfinite(values))), 4)}
 
 
+def diverged_share(values: np.ndarray) -> float:
+    """The share of per-task MSEs that diverged (above :data:`DIVERGED_MSE` or not a number)."""
+    values = np.asarray(values, dtype=float)
+    return float(np.mean(~(np.isfinite(values) & (values <= DIVERGED_MSE))))
+
+
+def score(values: np.ndarray) -> dict[str, Any]:
+    """JSON-ready per-task MSEs: ``mse`` = [mean, 95% half-width] when no task diverged
+    (``None`` otherwise: a mean with a blown-up task in it means nothing), the median
+    (``None`` when half or more diverged) and the share that diverged."""
+    values = np.asarray(values, dtype=float)
+    share = diverged_share(values)
+    ci = None
+    if share == 0:
+        m, h = mean_ci(values)
+        ci = [round(m, 4), round(h, 4)]
+    median = float(np.median(np.where(np.isfinite(values), values, np.inf)))
+    return {"mse": ci, "median": round(median, 4) if np.isfinite(median) and median <= DIVERGED_MSE else None,
+            "diverged": round(share, 4)}
+
+
+def format_score(values: np.ndarray, digits: int = 3) -> str:
+    """``"0.311 ± 0.035"``, or ``"diverges on 23%"`` when some task's adaptation diverged."""
+    share = diverged_share(values)
+    if share > 0:
+        return f"diverges on {share:.0%}" if share >= 0.005 else f"diverges on {share:.1%}"
+    mean, half = mean_ci(values)
+    return f"{mean:.{digits}f} ± {half:.{digits}f}"
+
+
 def compare(methods: Sequence[str] = METHODS, shots: Sequence[int] = (5, 10, 20), *,
             budget: float = 1.0, train_per_shots: bool = False, curve_shots: int = 10,
             curve_steps: Sequence[int] = tuple(range(11)), n_tasks: int = 500, seed: int = 0,
+            equal_steps: Sequence[int] = EQUAL_STEPS,
             log: Callable[[str], None] | None = print) -> Comparison:
     """Train every method and score it on the same held-out waves.
 
@@ -174,7 +219,10 @@ def compare(methods: Sequence[str] = METHODS, shots: Sequence[int] = (5, 10, 20)
                 result = MethodResult(name, adaptation_steps(learner))
             scored = shots if not train_per_shots else (k,)
             for kk in scored:
-                result.mse[kk] = bench.mse_by_steps(learner, held[kk], steps=(result.steps,))[result.steps]
+                wanted = sorted(set(equal_steps) | {result.steps})
+                by = bench.mse_by_steps(learner, held[kk], steps=wanted)
+                result.mse[kk] = by[result.steps]
+                result.by_steps[kk] = {s: by[s] for s in equal_steps}
                 result.iterations[kk], result.seconds[kk] = iterations, seconds
             if k == curve_shots or (not train_per_shots):
                 result.curve = bench.mse_by_steps(learner, held[curve_shots], steps=curve_steps)
@@ -187,7 +235,7 @@ def compare(methods: Sequence[str] = METHODS, shots: Sequence[int] = (5, 10, 20)
 
 
 def save(comparison: Comparison, command: str, path: Path = RESULTS_FILE,
-         baselines: Mapping[str, Any] | None = None) -> Path:
+         baselines: Mapping[str, Any] | None = None, extra: Mapping[str, Any] | None = None) -> Path:
     """Write :meth:`Comparison.summary` with the command, date and machine that made it.
 
     With ``comparison.learners`` (and ``baselines``, name → learner), also writes
@@ -196,12 +244,14 @@ def save(comparison: Comparison, command: str, path: Path = RESULTS_FILE,
     one's held-out MSE at K = ``curve_shots`` after its :func:`adaptation_steps`
     (the baselines: after :data:`BASELINE_STEPS`) — the score
     ``tests/evaluation/test_shipped_learners.py`` reproduces from the shipped file.
+    ``extra``: further JSON-ready entries of the record (the benchmark's seed study,
+    :func:`seed_study`).
     """
     record = {"command": command,
               "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
               "machine": f"{platform.machine()}, {platform.system()}, {_cpus()} CPUs, "
                          f"Python {platform.python_version()}",
-              **comparison.summary()}
+              **comparison.summary(), **(extra or {})}
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     learners = {**comparison.learners, **(baselines or {})}
@@ -283,3 +333,108 @@ def _cpus() -> int:
     import os
 
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def seed_study(methods: Sequence[str] = METHODS, seeds: Sequence[int] = (0, 1, 2, 3, 4), *,
+               budget: float = 0.5, train_shots: int = 10, shots: Sequence[int] = (5, 10, 20),
+               steps: Sequence[int] = EQUAL_STEPS, n_tasks: int = 500,
+               log: Callable[[str], None] | None = print) -> dict[str, Any]:
+    """Train each method once per training seed and score every learner on the same held-out waves.
+
+    How far a ranking moves when only the training run changes: each learner is
+    trained with K = ``train_shots`` at ``budget`` times its default meta-iterations
+    (seed 0 with the defaults is notebook 07's own run), then scored at each K of
+    ``shots`` after each of ``steps`` and after the steps it is judged after
+    (:func:`adaptation_steps`). Returns a JSON-ready record: per method, seed, K and
+    step count, :func:`score` of the per-task MSEs.
+    """
+    from chapter_utils.tasks.sine import SineTasks as _Tasks
+
+    held = {k: bench.held_out(n_tasks, shots=k) for k in shots}
+    record: dict[str, Any] = {"budget": budget, "train_shots": train_shots, "seeds": list(seeds),
+                              "shots": list(shots), "steps": list(steps), "n_tasks": n_tasks,
+                              "methods": {}}
+    for name in methods:
+        entry: dict[str, Any] = {"judged_after": None, "seconds": {}, "scores": {}}
+        for seed in seeds:
+            learner = make_learner(name, shots=train_shots)
+            iterations = max(1, round(budget * learner.iterations))
+            start = time.perf_counter()
+            learner.fit(_Tasks(), iterations=iterations, seed=seed)
+            entry["seconds"][str(seed)] = round(time.perf_counter() - start, 2)
+            judged = adaptation_steps(learner)
+            entry["judged_after"] = judged
+            wanted = sorted(set(steps) | {judged})
+            entry["scores"][str(seed)] = {
+                str(k): {str(s): score(v) for s, v in bench.mse_by_steps(learner, held[k], steps=wanted).items()}
+                for k in shots}
+            if log is not None:
+                log(f"{name:17s} seed {seed}: {iterations} iterations in {entry['seconds'][str(seed)]:5.1f} s")
+        record["methods"][name] = entry
+    return record
+
+
+#: Two-sided 95% quantiles of Student's t, by degrees of freedom (for intervals over a few seeds).
+_T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262,
+        10: 2.228, 15: 2.131, 20: 2.086, 30: 2.042}
+
+
+def seed_interval(values: Sequence[float]) -> tuple[float, float]:
+    """Mean of a few per-seed values and the half-width of its 95% Student-t interval
+    (the spread between training runs, not between tasks)."""
+    values = np.asarray(values, dtype=float).ravel()
+    if values.size < 2 or not np.all(np.isfinite(values)):
+        raise ValueError("need at least 2 finite values for an interval over seeds")
+    dof = values.size - 1
+    t = _T95.get(dof) or _T95[max(d for d in _T95 if d <= dof)]
+    return float(values.mean()), float(t * values.std(ddof=1) / np.sqrt(values.size))
+
+
+def seed_means(study: Mapping[str, Any], method: str, shots: int, steps: int) -> list[float | None]:
+    """Each seed's mean held-out MSE in a :func:`seed_study` record (``None``: some task diverged)."""
+    scores = study["methods"][method]["scores"]
+    return [None if (s := scores[seed][str(shots)][str(steps)])["mse"] is None else s["mse"][0]
+            for seed in map(str, study["seeds"])]
+
+
+def settled_below(study: Mapping[str, Any], a: str, b: str, shots: int, steps: int) -> bool:
+    """Whether ``a``'s mean held-out MSE is below ``b``'s beyond training-seed noise, in a
+    :func:`seed_study` record: no task diverged for either under any seed, ``a`` is below
+    ``b`` under every seed, and the 95% intervals over seeds (:func:`seed_interval`) do not
+    overlap."""
+    ma, mb = seed_means(study, a, shots, steps), seed_means(study, b, shots, steps)
+    if None in ma or None in mb:
+        return False
+    if not all(x < y for x, y in zip(ma, mb)):
+        return False
+    (ca, ha), (cb, hb) = seed_interval(ma), seed_interval(mb)
+    return ca + ha < cb - hb
+
+
+def ranking_text(study: Mapping[str, Any], shots: int, steps: int,
+                 methods: Sequence[str] | None = None) -> str:
+    """The methods from lowest to highest mean over seeds, joined by ``<`` where the step is
+    :func:`settled_below` and by ``≈`` where it is within training-seed noise; a method that
+    diverged on some wave under some seed comes last, marked "(diverges)"."""
+    methods = list(methods or study["methods"])
+    finite = [m for m in methods if None not in seed_means(study, m, shots, steps)]
+    finite.sort(key=lambda m: float(np.mean(seed_means(study, m, shots, steps))))
+    text = finite[0] if finite else ""
+    for left, right in zip(finite, finite[1:]):
+        text += (" < " if settled_below(study, left, right, shots, steps) else " ≈ ") + right
+    rest = [f"{m} (diverges)" for m in methods if m not in finite]
+    return "; ".join([text] + rest) if text else "; ".join(rest)
+
+
+#: How far apart two 95% intervals must be for notebook 07 to call one method lower: the gap
+#: between them at least this share of the lower mean (so a ranking a small shift could undo is
+#: not asserted).
+CLEAR_MARGIN = 0.1
+
+
+def clearly_below_by(a: np.ndarray, b: np.ndarray, margin: float = CLEAR_MARGIN) -> bool:
+    """Whether the 95% interval of ``a``'s mean ends below ``b``'s by at least ``margin`` × ``a``'s
+    mean (per-task scores, lower is better): :func:`~chapter_utils.evaluation.stats.clearly_below`
+    with a clear gap."""
+    (ma, ha), (mb, hb) = mean_ci(a), mean_ci(b)
+    return ma + ha + margin * ma < mb - hb

@@ -4,7 +4,11 @@ Each function returns a :class:`chapter_utils.panels.base.HyperparameterPanel` t
 meta-trains a learner with the reader's settings at a *reduced budget* (so a
 retrain answers in seconds), then draws the held-out MSE against the number of
 adaptation steps beside a random initialisation, and one held-out wave fitted
-after 0 and 32 steps. Notebook 06 and ``notebooks/playground.ipynb`` both show
+after 0 steps and after the steps it is scored after. Each panel's status line
+(:func:`panel_summary`) reports the inner steps its own learner trained with and
+the steps it is scored after (:func:`scored_steps`: Reptile's ``eval_steps``,
+Meta-SGD's training ``inner_steps``), read from the learner that panel just
+trained. Notebook 06 and ``notebooks/playground.ipynb`` both show
 :func:`reptile_panel`, notebook 02 and the playground :func:`meta_sgd_panel`;
 keeping them here means they cannot drift apart.
 """
@@ -46,16 +50,28 @@ def draw_sine_result(model, data: bench.HeldOut, mse: dict, name: str):
                                references={"predicting 0": float(bench.zero_mse(data).mean())},
                                title=f"held-out MSE, K = {data.shots} ({len(data)} waves)")
     x, y = data.x_support[0], data.y_support[0]
-    fits = {f"{name}, {s} steps": model.adapt(x, y, steps=s)(bench.GRID) for s in (0, 32)}
+    fits = {f"{name}, {s} step{'s' * (s != 1)}": model.adapt(x, y, steps=s)(bench.GRID)
+            for s in (0, scored_steps(model))}
     plotting.plot_sine_fits(axes[1], bench.GRID, data.y_grid[0], (x, y), fits,
                             title="one held-out wave")
     fig.tight_layout()
     return fig
 
 
-def _summary(result) -> str:
-    mse = result[2]
-    return f"held-out MSE after 32 steps {format_ci(mse[32])} (before adapting {mse[0].mean():.2f})"
+def scored_steps(learner) -> int:
+    """The adaptation steps a panel scores ``learner`` after — its own, read from the trained
+    learner: Reptile's ``eval_steps`` (32, as in its paper), Meta-SGD's training ``inner_steps``
+    (its learned α is tuned for exactly that many)."""
+    return int(getattr(learner, "eval_steps", None) or learner.inner_steps)
+
+
+def panel_summary(learner, data: bench.HeldOut, mse: dict) -> str:
+    """A sine panel's status line: what the learner trained with and what it is scored after,
+    both read from the learner the panel just trained (not from a constant)."""
+    steps = scored_steps(learner)
+    trained = f"{learner.label} trained with {learner.inner_steps} inner step{'s' * (learner.inner_steps != 1)}"
+    return (f"{trained}; held-out MSE with K = {data.shots} after {steps} adaptation "
+            f"step{'s' * (steps != 1)}: {format_ci(mse[steps])} (before adapting {mse[0].mean():.2f})")
 
 
 def reptile_panel(iterations: int = 3000) -> HyperparameterPanel:
@@ -69,7 +85,8 @@ def reptile_panel(iterations: int = 3000) -> HyperparameterPanel:
     def train(values, progress):
         model = Reptile(**values).fit(SineTasks(), seed=0, progress=progress)
         data = panel_held_out(model.shots)
-        return model, data, bench.mse_by_steps(model, data, steps=PANEL_STEPS)
+        steps = sorted(set(PANEL_STEPS) | {scored_steps(model)})
+        return model, data, bench.mse_by_steps(model, data, steps=steps)
 
     controls = learner_sliders(Reptile, epsilon=(0.01, 1.0), inner_steps=(1, 20), inner_lr=(0.001, 1.0),
                                shots=(2, 40),
@@ -77,7 +94,7 @@ def reptile_panel(iterations: int = 3000) -> HyperparameterPanel:
     zero = float(bench.zero_mse(panel_held_out(10)).mean())
     return HyperparameterPanel(
         controls, train, lambda result: draw_sine_result(*result, name="Reptile"),
-        summary=_summary, title="Reptile on sine waves (reduced budget)",
+        summary=lambda result: panel_summary(*result), title="Reptile on sine waves (reduced budget)",
         divergence_hint="try a smaller inner learning rate", max_loss=1e3,
         baseline=(zero, "predicting 0"))
 
@@ -95,7 +112,7 @@ def meta_sgd_panel(iterations: int = 1000) -> HyperparameterPanel:
     def train(values, progress):
         learner = MetaSGD(**values, jit_compile=False).fit(SineTasks(), seed=0, progress=progress)
         data = panel_held_out(learner.shots)
-        return learner, data, bench.mse_by_steps(learner, data, steps=(0, learner.inner_steps))
+        return learner, data, bench.mse_by_steps(learner, data, steps=(0, scored_steps(learner)))
 
     def draw(result):
         import matplotlib.pyplot as plt
@@ -108,7 +125,7 @@ def meta_sgd_panel(iterations: int = 1000) -> HyperparameterPanel:
                              ylabel="query MSE after adapting", title="meta-training")
         axes[0].set_yscale("log")
         order = sorted(range(len(data)), key=lambda i: data.tasks[i].amplitude)
-        steps = learner.inner_steps
+        steps = scored_steps(learner)
         for ax, i in zip(axes[1:], (order[len(order) // 2], order[-1])):   # a middling, the largest
             x, y = data.x_support[i], data.y_support[i]
             fits = {f"Meta-SGD, {s} step{'s' * (s != 1)}": learner.adapt(x, y, steps=s)(bench.GRID)
@@ -118,16 +135,13 @@ def meta_sgd_panel(iterations: int = 1000) -> HyperparameterPanel:
         fig.tight_layout()
         return fig
 
-    def summary(result):
-        learner, data, mse = result
-        return (f"held-out MSE with K = {data.shots} after {learner.inner_steps} step(s): "
-                f"{format_ci(mse[learner.inner_steps])} (before adapting {mse[0].mean():.2f})")
 
     controls = learner_sliders(MetaSGD, meta_lr=(1e-4, 1.0), inner_lr=(1e-3, 1.0), shots=(1, 20),
                                inner_steps=(1, 3),
                                iterations=dict(low=250, high=2000, value=iterations, step=250))
     zero = float(bench.zero_mse(panel_held_out(10)).mean())
     return HyperparameterPanel(
-        controls, train, draw, summary=summary, title="Meta-SGD on few-shot sine regression",
+        controls, train, draw, summary=lambda result: panel_summary(*result),
+        title="Meta-SGD on few-shot sine regression",
         divergence_hint="try a smaller β or initial α, or fewer inner steps", max_loss=1e3,
         baseline=(zero, "predicting 0"))

@@ -15,7 +15,9 @@ Sections (all by default):
   one learner per K, and the "pretrained" baseline; writes
   ``chapter_utils/data/comparison_full_budget.json``, which notebook 07 shows, and
   ``chapter_utils/data/sine_learners.npz``, the K = 10 learners its "pose the task"
-  panel loads (takes several minutes).
+  panel loads; then notebook 07's half-budget run under five training seeds, once
+  more on one TensorFlow thread, and first-order MAML at K = 20 under two more seeds,
+  all recorded in the same JSON file (takes ten minutes or more).
 * ``navigation`` — notebook 03 (7.3): ``MetaSGDPolicyGradient`` and
   ``MAMLPolicyGradient`` at their default budget, one fit per seed (five seeds),
   each scored on 400 held-out goals after 0–3 adaptation steps; fit times.
@@ -111,13 +113,36 @@ def bench_meta_sgd(repeats: int = 3) -> dict[str, float]:
     return results
 
 
+#: Run in a child process: notebook 07's seed-0 run with TensorFlow on one thread (a reader's
+#: setup the default run on two cores does not cover); prints the :func:`seed_study` record as JSON.
+_ONE_THREAD = """
+import json, tensorflow as tf
+tf.config.threading.set_intra_op_parallelism_threads(1)
+tf.config.threading.set_inter_op_parallelism_threads(1)
+from chapter_utils.evaluation import comparison
+print(json.dumps(comparison.seed_study(seeds=(0,), log=None)))
+"""
+
+
 def bench_comparison() -> dict[str, float]:
     """Notebook 07 at full budget: train, score, save the results file and the shipped learners.
 
     Besides the four methods (one learner per K), trains the "pretrained" baseline
     at K = 10 with its default budget; :func:`comparison.save` ships the K = 10
-    learners and both baselines with their held-out scores.
+    learners and both baselines with their held-out scores. Then, for the notebook's
+    claims about rankings, three more records go into the same file:
+    ``seed_study`` (notebook 07's half-budget K = 10 run under training seeds 0–4,
+    :func:`comparison.seed_study`), ``one_thread`` (seed 0 again, TensorFlow on one
+    thread, in a child process) and ``first_order_k20_seeds`` (first-order MAML
+    trained with K = 20 at full budget under seeds 1 and 2; seed 0 is the main run).
     """
+    import json
+    import subprocess
+    import sys
+
+    import numpy as np
+    import tensorflow as tf
+
     from chapter_utils.evaluation import comparison
     from chapter_utils.tasks import SineTasks
 
@@ -128,11 +153,28 @@ def bench_comparison() -> dict[str, float]:
           f"{time.perf_counter() - start:5.1f} s")
     baselines = {"pretrained": pretrained,
                  "random init": comparison.make_learner("random init").initialise(comparison.RANDOM_INIT_SEED)}
+    print("seed study: notebook 07's half-budget run under five training seeds")
+    seeds = comparison.seed_study()
+    print("first-order MAML trained with K = 20 at full budget, seeds 1 and 2")
+    first_order = comparison.seed_study(methods=("first-order MAML",), seeds=(1, 2), budget=1.0,
+                                        train_shots=20, shots=(20,), steps=(1,))
+    print("seed 0 again with TensorFlow on one thread (child process)")
+    child = subprocess.run([sys.executable, "-c", _ONE_THREAD], capture_output=True, text=True,
+                           check=True, cwd=ROOT)
+    one_thread = json.loads(child.stdout.strip().splitlines()[-1])
+    extra = {"versions": {"tensorflow": tf.__version__, "numpy": np.__version__},
+             "seed_study": seeds, "one_thread": one_thread, "first_order_k20_seeds": first_order}
     path = comparison.save(result, command="python -m chapter_utils.tooling.benchmark comparison",
-                           baselines=baselines)
+                           baselines=baselines, extra=extra)
     print(f"wrote {path.relative_to(ROOT)} and {comparison.PARAMETERS_NAME} beside it")
-    return {f"{name}, K = {k}: held-out MSE after {r.steps} step(s)": float(r.mse[k].mean())
-            for name, r in result.results.items() for k in result.shots}
+    out = {f"{name}, K = {k}: held-out MSE after {r.steps} step(s)": float(r.mse[k].mean())
+           for name, r in result.results.items() for k in result.shots}
+    for name in comparison.METHODS:
+        for steps in comparison.EQUAL_STEPS:
+            means = comparison.seed_means(seeds, name, 10, steps)
+            if None not in means:
+                out[f"{name}, K = 10, {steps} step(s), mean of {len(means)} seeds"] = float(np.mean(means))
+    return out
 
 
 def bench_notebooks(stems: Sequence[str] = ()) -> dict[str, float]:
