@@ -45,7 +45,7 @@ def test_settled_below_needs_every_seed_and_separate_intervals():
 def test_compare_scores_every_method_at_equal_steps():
     run = comparison.compare(methods=("MAML", "Reptile"), shots=(5, 10), budget=0.001, n_tasks=20,
                              equal_steps=(1, 3), log=None)
-    for name, r in run.results.items():
+    for r in run.results.values():
         assert set(r.by_steps) == {5, 10} and all(set(v) == {1, 3} for v in r.by_steps.values())
         for k in (5, 10):    # the table as judged is the equal-step score at the judged step, when it is one
             if r.steps in r.by_steps[k]:
