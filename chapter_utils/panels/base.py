@@ -241,7 +241,13 @@ class HyperparameterPanel:
             self.button.description = "Train"
         seconds = time.perf_counter() - start
         self.progress.value = self.progress.max
-        self._show(result)
+        try:
+            self._show(result)
+        except (ValueError, FloatingPointError, OverflowError) as error:  # incl. LinAlgError
+            self.last_result = None
+            self._report(f"Trained, but could not draw the result with these settings: {error}",
+                         ok=False, replace_plot=True)
+            return None
         self.runs += 1
         self.last_result = result
         extra = f" — {self._summary(result)}" if self._summary else ""

@@ -93,6 +93,24 @@ def frame(tasks: Quadratics, theta0: ArrayLike,
     return (low[0], high[0]), (low[1], high[1])
 
 
+def resting_points(tasks, lr: float, max_steps: int) -> np.ndarray:
+    """Reptile's resting point for k = 1 … ``max_steps`` inner steps of rate ``lr``, ``(max_steps, d)``.
+
+    Where the inner loop is unstable (``lr`` above 2 / the steepest curvature) the
+    mean update matrix can be singular or overflow for some k: there is no resting
+    point then, and that row is NaN (a gap in the drawn curve, not an error).
+    """
+    rows = []
+    with np.errstate(over="ignore", invalid="ignore"):
+        for k in range(1, max_steps + 1):
+            try:
+                point = qr.reptile_fixed_point(tasks, lr, k)
+            except np.linalg.LinAlgError:
+                point = np.full(tasks.dim, np.nan)
+            rows.append(point if np.all(np.isfinite(point)) else np.full(tasks.dim, np.nan))
+    return np.array(rows)
+
+
 def draw_reptile(ax: Axes, tasks: Quadratics, run: ReptileRun, lr: float, steps: int, title: str,
                  shown: int = 6) -> Axes:
     """Draw a Reptile run on ``tasks`` (notebook 05, §7.6.1 and its panel, §7.6.4) on ``ax``.
@@ -122,11 +140,12 @@ def draw_reptile(ax: Axes, tasks: Quadratics, run: ReptileRun, lr: float, steps:
                 ax.plot(*path[-1], "o", color=colour, ms=4)
     ax.plot(run.thetas[:, 0], run.thetas[:, 1], ".-", color="black", lw=1.3, ms=3, zorder=5,
             label="θ, meta-iteration by meta-iteration")
-    curve = np.array([qr.reptile_fixed_point(tasks, lr, k) for k in range(1, 201)])
+    curve = resting_points(tasks, lr, 200)
     ax.plot(curve[:, 0], curve[:, 1], "--", color="black", lw=1.2,
             label="resting point for k = 1 … 200 steps")
-    ax.plot(*curve[steps - 1], "X", color="black", ms=11, mec="white", zorder=6,
-            label=f"resting point for k = {steps}")
+    if np.all(np.isfinite(curve[steps - 1])):
+        ax.plot(*curve[steps - 1], "X", color="black", ms=11, mec="white", zorder=6,
+                label=f"resting point for k = {steps}")
     ax.plot(*curve[0], "D", color="white", ms=8, mec="black", zorder=6,
             label="minimum of the mean loss (k = 1)")
     ax.plot(*tasks.centres.mean(0), "P", color="white", ms=10, mec="black", zorder=6,

@@ -2,6 +2,7 @@
 import math
 
 import matplotlib
+import numpy as np
 import pytest
 
 matplotlib.use("Agg")
@@ -135,6 +136,18 @@ def test_bad_settings_error_becomes_a_message():
     panel = _panel(train)
     assert panel.train() is None
     assert "k must be a positive integer" in panel.last_message
+
+
+def test_a_result_that_cannot_be_drawn_becomes_a_message():
+    def draw(result):
+        raise np.linalg.LinAlgError("Singular matrix")
+
+    controls = {"beta": log_slider("β", 0.1, 0.001, 10.0)}
+    panel = HyperparameterPanel(controls, _converging, draw, divergence_hint="try a smaller β")
+    assert panel.train() is None and panel.runs == 0
+    assert panel.last_message == ("Trained, but could not draw the result with these settings: "
+                                  "Singular matrix")
+    assert not panel.button.disabled
 
 
 def test_other_exceptions_are_bugs_and_propagate():
