@@ -1,6 +1,7 @@
 """The held-out few-shot sine benchmark every sine notebook reports (notebooks 02, 06, 07).
 
-The protocol of the MAML, Meta-SGD and Reptile papers: a new task (amplitude
+The MAML paper's protocol (the Meta-SGD paper's and OpenAI's Reptile demo's task
+families differ a little: see :mod:`chapter_utils.tasks.sine`): a new task (amplitude
 U[0.1, 5], phase U[0, π]), ``K`` support points uniform in [−5, 5], adapt, then
 the mean squared error on 100 evenly spaced points of [−5, 5]; averaged over
 hundreds of held-out tasks with a 95% interval (:func:`chapter_utils.evaluation.stats.mean_ci`).

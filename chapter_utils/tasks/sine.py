@@ -1,8 +1,9 @@
 """Few-shot sine regression: the task family of §7.2 and §7.7 (notebooks 02, 06, 07).
 
-* :class:`SineTasks` / :class:`SineTask` — the family of the MAML and Reptile
-  papers (amplitude U[0.1, 5], phase U[0, π], x U[−5, 5]; the Meta-SGD paper
-  also draws a random frequency, which this family keeps at 1);
+* :class:`SineTasks` / :class:`SineTask` — the family of the MAML paper
+  (amplitude U[0.1, 5], phase U[0, π], x U[−5, 5]; OpenAI's Reptile sine demo
+  draws the phase from U[0, 2π], and the Meta-SGD paper also draws a random
+  frequency, which this family keeps at 1);
 * :func:`sample_sine_points` — the sampler of section 7.7 (notebook
   ``06_reptile_sine_regression``): one random sine wave, ``k`` points drawn
   *with replacement* from a 100-point grid, exactly as the book does.
@@ -72,11 +73,12 @@ class SineTask:
 
 @dataclass(frozen=True)
 class SineTasks:
-    """The few-shot sine-regression family of the MAML and Reptile papers.
+    """The few-shot sine-regression family of the MAML paper.
 
     Amplitude ~ U[``amplitude``], phase ~ U[``phase``], inputs ~ U[``x_range``].
-    The defaults are those papers' (and the chapter's, §7.7): amplitude in
-    [0.1, 5], phase in [0, π], x in [−5, 5], frequency 1. The Meta-SGD paper's
+    The defaults are the MAML paper's: amplitude in [0.1, 5], phase in [0, π],
+    x in [−5, 5], frequency 1 — and the chapter's §7.7 sampler's (OpenAI's Reptile
+    demo, which that code otherwise follows, draws the phase from [0, 2π]). The Meta-SGD paper's
     family also varies the frequency, so its published numbers are not on
     these tasks. Used by notebooks 02, 06 and 07.
     """
