@@ -79,7 +79,8 @@ def reptile_panel(iterations: int = 3000) -> HyperparameterPanel:
 
     Every slider is a :class:`Reptile` hyperparameter of the same name.
     ``iterations`` is the budget the panel starts at (the library's default is
-    100 000; 3 000 answers in about a second once compiled).
+    100 000; the panel's is small enough for a click to answer in seconds — the browser tests
+    print the measured time).
     """
 
     def train(values, progress):
