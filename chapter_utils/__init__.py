@@ -5,7 +5,8 @@ higher ones::
 
     checks, environment, plotting   foundations: argument checks, the setup cell, figures
     data/        files the notebooks load at run time (shipped in the wheel)
-    tasks/       task families (logistic 7.4, sine 7.2/7.7, quadratic bowls 7.1/7.5, navigation 7.3)
+    tasks/       task families (logistic 7.4, sine 7.2/7.7, quadratic bowls 7.1/7.5, navigation 7.3,
+                 rendered characters for few-shot classification, notebook 09)
     nets/        TF2 networks with plain-tensor parameters (an MLP, a Gaussian policy)
     learners/    the TF2 meta-learners, one shape for all (MetaSGD, MAML, Reptile, the RL learners)
     reference/   exact numpy references the notebooks teach from (7.4, the bowls, the chapter's 7.7)
@@ -46,6 +47,10 @@ _PUBLIC = {
     "NavigationEnv": "chapter_utils.tasks.navigation",
     "average_return": "chapter_utils.tasks.navigation",
     "meta_gradients": "chapter_utils.reference.logistic_meta_sgd",
+    "CharacterTasks": "chapter_utils.tasks.characters",
+    "frame_character": "chapter_utils.tasks.characters",
+    "CHARACTER_LEARNERS": "chapter_utils.evaluation.characters",
+    "load_character_learner": "chapter_utils.evaluation.characters",
     "HyperparameterPanel": "chapter_utils.panels.base",
     "pose_the_task": "chapter_utils.panels.support_points",
 }

@@ -8,7 +8,9 @@
 * :mod:`~chapter_utils.panels.sine` — Meta-SGD and Reptile on sine waves (02, 06, playground);
 * :mod:`~chapter_utils.panels.navigation` — Meta-SGD on 2-D navigation (03);
 * :mod:`~chapter_utils.panels.support_points` — pose the task: click support points onto a
-  plot and watch six shipped learners adapt, no training (07, playground).
+  plot and watch six shipped learners adapt, no training (07, playground);
+* :mod:`~chapter_utils.panels.drawing` — draw your own characters on canvases and watch the
+  shipped character learners and the baselines classify a new drawing (09, playground).
 
 Panels import learners, references, evaluation and plotting; nothing below imports panels.
 """

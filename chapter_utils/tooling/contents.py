@@ -67,6 +67,9 @@ NOTEBOOKS: tuple[Notebook, ...] = (
              custom_widgets=True),
     Notebook("08_chapter_questions", "问题", "The chapter's questions, answered with code",
              "问题", "—"),
+    Notebook("09_few_shot_characters", "beyond", "Few-shot character classification: the papers' headline task",
+             "少样本字符分类", "meta-training hyperparameters; characters you draw yourself",
+             custom_widgets=True),
 )
 
 
