@@ -353,6 +353,23 @@ class MetaSGDPolicyGradient(MetaLearner):
                      tf.constant([seed, 7], tf.int64))
         return gp.GaussianPolicy([p[0].numpy() for p in params], self.activation, seed)
 
+    def adapted_parameters(self, goals: object, steps: int = 1, seed: int = 0) -> list[np.ndarray]:
+        """The parameters after ``steps`` inner steps on each goal, as in :meth:`adapt`.
+
+        ``goals``: ``(n, 2)``. Returns one numpy array per θ array with a leading
+        goal axis (``[W1 (n, 2, h), …, log_std (n, 2)]``) — e.g. the adapted
+        noise ``np.exp(params[-1])`` (notebook 03, §7.3.5). Goals go in chunks of
+        :data:`EVALUATION_CHUNK`, each with its own noise seed.
+        """
+        self._require_fit()
+        goals = nav.check_goals(goals)
+        steps, seed = check_steps(steps), check_seed(seed)
+        run = _adapt_fn(self.activation, steps, self.trajectories, self.discount)
+        chunks = [run(self._theta, self._alpha, tf.constant(goals[i:i + EVALUATION_CHUNK], tf.float32),
+                      tf.constant([seed, 13 + 2 * i], tf.int64))
+                  for i in range(0, len(goals), EVALUATION_CHUNK)]
+        return [np.concatenate([c[j].numpy() for c in chunks]) for j in range(len(chunks[0]))]
+
     def evaluate(self, goals: object, steps: Sequence[int] = (0, 1, 2, 3), episodes: int = 40,
                  seed: int = 0) -> np.ndarray:
         """Average return of ``episodes`` episodes per goal after each number of steps.

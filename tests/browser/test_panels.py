@@ -138,6 +138,13 @@ SPECS: tuple[NotebookSpec, ...] = (
     )),
     NotebookSpec("06_reptile_sine_regression", (REPTILE_SINE,)),
     NotebookSpec("07_comparison", (), touch=True),
+    # 09 meta-trains a conv net on characters for a few dozen iterations; it also builds
+    # `stress` (never displayed) and the draw-your-own panel (tests/browser/test_drawing_browser.py).
+    NotebookSpec("09_few_shot_characters", (
+        PanelSpec("panel", moves=(("inner_lr", 0.2), ("meta_lr", 0.003), ("inner_steps", 3),
+                                  ("iterations", 20)),
+                  diverge=(("inner_lr", 30.0),), latency_target=10.0),
+    )),
 )
 
 APP_SPECS: tuple[AppSpec, ...] = (

@@ -85,6 +85,23 @@ def test_adapting_zero_steps_is_the_meta_learned_policy():
         np.testing.assert_array_equal(p, t)
 
 
+def test_adapted_parameters_are_per_goal_and_zero_steps_is_theta():
+    learner = MetaSGDPolicyGradient(**SMALL).initialise(seed=0)
+    goals = NavigationTasks().sample_goals(3, 0)
+    zero = learner.adapted_parameters(goals, steps=0)
+    for p, t in zip(zero, learner.theta):
+        assert p.shape == (3,) + t.shape
+        np.testing.assert_array_equal(p, np.broadcast_to(t, p.shape))
+    one = learner.adapted_parameters(goals, steps=1, seed=2)
+    assert [p.shape for p in one] == [p.shape for p in zero]
+    assert not np.allclose(one[0][0], one[0][1])            # each goal gets its own step
+    again = learner.adapted_parameters(goals, steps=1, seed=2)
+    for a, b in zip(one, again):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError):
+        learner.adapted_parameters(np.zeros((2, 3)))
+
+
 def test_same_seed_same_learner():
     a = MetaSGDPolicyGradient(**SMALL).fit(NavigationTasks(), seed=4)
     b = MetaSGDPolicyGradient(**SMALL).fit(NavigationTasks(), seed=4)
