@@ -29,11 +29,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from functools import cache
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Optional
 
 import numpy as np
 
-from chapter_utils.checks import check_step_counts, check_steps
+from chapter_utils.checks import Progress, check_step_counts, check_steps
 from chapter_utils.environment import import_tensorflow
 from chapter_utils.learners.base import (
     Hyperparameter,
@@ -205,6 +205,22 @@ def _pretrain_step(jit_compile: bool) -> Callable:
 
 
 # -- the learners -------------------------------------------------------------------------------
+def _iterate(iterations: int, one_iteration: Callable[[int], Any],
+             progress: Optional[Progress]) -> np.ndarray:
+    """Run ``one_iteration(i)`` for ``i = 0 … iterations − 1`` (each returns that iteration's
+    loss), report each loss to ``progress`` and stop at the first loss that is not a number.
+    The training loop every character learner shares; returns the losses."""
+    losses = []
+    for i in range(iterations):
+        loss = float(one_iteration(i))
+        losses.append(loss)
+        if progress is not None:
+            progress(i + 1, iterations, loss)
+        if not np.isfinite(loss):
+            break
+    return np.array(losses)
+
+
 class CharacterLearner(MetaLearner):
     """What the character learners share: the conv body θ, the task sampling, ``adapt``.
 
@@ -340,17 +356,12 @@ class CharacterMetaSGD(CharacterLearner):
                                self.jit_compile)
         alpha = self._alpha if self.learns_alpha else [tf.constant(a) for a in self._alpha]
         kind = "cosine" if self.anneal else "constant"
-        losses = []
-        for i in range(iterations):
+
+        def one(i: int) -> float:
             lr = np.float32(self.meta_lr * schedule(kind, i, iterations))
-            loss = float(step(self._theta, alpha, slots_m, slots_v, count,
-                              *self._sample(tasks, rng), tf.constant(lr)))
-            losses.append(loss)
-            if progress is not None:
-                progress(i + 1, iterations, loss)
-            if not np.isfinite(loss):
-                break
-        self.losses = np.array(losses)
+            return step(self._theta, alpha, slots_m, slots_v, count, *self._sample(tasks, rng),
+                        tf.constant(lr))
+        self.losses = _iterate(iterations, one, progress)
 
 
 class CharacterMAML(CharacterMetaSGD):
@@ -383,18 +394,13 @@ class CharacterReptile(CharacterLearner):
     def _train(self, tasks, iterations, rng, seed, progress):
         step = _reptile_iteration(self.n_way, self.inner_steps, self.jit_compile)
         lr = tf.constant(np.float32(self.inner_lr))
-        losses = []
-        for i in range(iterations):
+
+        def one(i: int) -> float:
             xs, ys, xq, yq = self._sample(tasks, rng)
             x, y = tf.concat([xs, xq], axis=1), tf.concat([ys, yq], axis=1)
             eps = np.float32(self.epsilon * schedule("linear", i, iterations))
-            loss = float(step(self._theta, x, y, lr, tf.constant(eps)))
-            losses.append(loss)
-            if progress is not None:
-                progress(i + 1, iterations, loss)
-            if not np.isfinite(loss):
-                break
-        self.losses = np.array(losses)
+            return step(self._theta, x, y, lr, tf.constant(eps))
+        self.losses = _iterate(iterations, one, progress)
 
 
 class CharacterProtoNet(CharacterLearner):
@@ -413,15 +419,12 @@ class CharacterProtoNet(CharacterLearner):
     def _train(self, tasks, iterations, rng, seed, progress):
         slots_m, slots_v, count = adam_slots(self._theta)
         step = _proto_iteration(self.n_way, self.jit_compile)
-        losses = []
-        for i in range(iterations):
+
+        def one(i: int) -> float:
             lr = np.float32(self.meta_lr * schedule("cosine", i, iterations))
-            loss = float(step(self._theta, slots_m, slots_v, count, *self._sample(tasks, rng),
-                              tf.constant(lr)))
-            losses.append(loss)
-            if progress is not None:
-                progress(i + 1, iterations, loss)
-        self.losses = np.array(losses)
+            return step(self._theta, slots_m, slots_v, count, *self._sample(tasks, rng),
+                        tf.constant(lr))
+        self.losses = _iterate(iterations, one, progress)
 
     def predict_adapted(self, x_support, y_support, x_query, steps=(0,)):
         self._require_fit()
@@ -466,15 +469,12 @@ class CharacterPretrained(CharacterLearner):
         params = self._theta + head
         slots_m, slots_v, count = adam_slots(params)
         step = _pretrain_step(self.jit_compile)
-        losses = []
-        for i in range(iterations):
+
+        def one(i: int) -> float:
             c = rng.integers(n_classes, size=self.batch)
             v = rng.integers(variants, size=self.batch)
             x = tf.constant(images[c, v].astype(np.float32) / 255.0)
             lr = np.float32(self.meta_lr * schedule("cosine", i, iterations))
-            loss = float(step(params, slots_m, slots_v, count, x, tf.constant(c.astype(np.int32)),
-                              tf.constant(lr)))
-            losses.append(loss)
-            if progress is not None:
-                progress(i + 1, iterations, loss)
-        self.losses = np.array(losses)
+            return step(params, slots_m, slots_v, count, x, tf.constant(c.astype(np.int32)),
+                        tf.constant(lr))
+        self.losses = _iterate(iterations, one, progress)
