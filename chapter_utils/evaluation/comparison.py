@@ -184,6 +184,32 @@ def format_score(values: np.ndarray, digits: int = 3) -> str:
     return f"{mean:.{digits}f} ± {half:.{digits}f}"
 
 
+#: Per-task MSE above which notebook 07 counts an adaptation as blown up while it is still
+#: below :data:`DIVERGED_MSE` (predicting 0 scores about 4 on the sine waves; a finite but huge
+#: error on a few waves dominates a mean, so the tables print the median beside it).
+BLOWN_UP_MSE = 100.0
+
+
+def blown_share(values: np.ndarray, threshold: float = BLOWN_UP_MSE) -> float:
+    """The share of per-task MSEs above ``threshold`` or not a number (diverged ones included)."""
+    values = np.asarray(values, dtype=float)
+    return float(np.mean(~(np.isfinite(values) & (values <= threshold))))
+
+
+def format_cell(values: np.ndarray, digits: int = 3) -> str:
+    """:func:`format_score` with the median beside it: ``"0.311 ± 0.035 [0.170]"``, or
+    ``"no mean, 9% div. [0.052]"`` when some task diverged (never "0%": a share below 0.5% is
+    printed to one decimal). The median counts a diverged task as +∞ (``inf`` if half did)."""
+    values = np.asarray(values, dtype=float)
+    median = float(np.median(np.where(np.isfinite(values) & (values <= DIVERGED_MSE), values, np.inf)))
+    med = f"[{median:.{digits}f}]" if np.isfinite(median) else "[inf]"
+    share = diverged_share(values)
+    if share > 0:
+        return f"no mean, {share:.0%} div. {med}" if share >= 0.005 else f"no mean, {share:.1%} div. {med}"
+    mean, half = mean_ci(values)
+    return f"{mean:.{digits}f} ± {half:.{digits}f} {med}"
+
+
 def compare(methods: Sequence[str] = METHODS, shots: Sequence[int] = (5, 10, 20), *,
             budget: float = 1.0, train_per_shots: bool = False, curve_shots: int = 10,
             curve_steps: Sequence[int] = tuple(range(11)), n_tasks: int = 500, seed: int = 0,

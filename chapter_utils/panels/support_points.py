@@ -39,7 +39,9 @@ from chapter_utils.nets.numpy_mlp import sgd_trajectory
 from chapter_utils.panels.base import control_css_class, float_slider, int_slider
 from chapter_utils.plotting import colour
 
-#: Most adaptation steps the slider offers (the Reptile paper's 32).
+#: Most adaptation steps the slider offers: 32, the steps after which OpenAI's Reptile sine-wave
+#: demo (the example code published with Nichol, Achiam and Schulman's 2018 Reptile post) plots
+#: its fit; the Reptile paper itself reports no sine-regression score.
 MAX_STEPS = 32
 #: The plot's extent: the training waves live in x ∈ [−5, 5], |y| ≤ 5.
 X_LIMITS, Y_LIMITS = (-6.0, 6.0), (-8.0, 8.0)

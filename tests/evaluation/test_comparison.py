@@ -61,3 +61,13 @@ def test_clearly_below_by_needs_a_gap_between_the_intervals():
     assert comparison.clearly_below_by(a, a + 1.0)
     assert not comparison.clearly_below_by(a, a + 0.08)      # intervals apart, but no clear gap
     assert not comparison.clearly_below_by(a + 1.0, a)
+
+
+def test_blown_share_and_format_cell_report_blow_ups_below_the_divergence_line():
+    values = np.array([0.1, 0.2, 0.3, 659.0])           # one wave blew up, none diverged
+    assert comparison.blown_share(values) == 0.25 and comparison.diverged_share(values) == 0
+    assert comparison.format_cell(values).endswith("[0.250]")     # the median, beside the inflated mean
+    few = np.r_[np.full(999, 0.5), np.inf]
+    assert comparison.format_cell(few) == "no mean, 0.1% div. [0.500]"   # never "0%"
+    most = np.array([0.1, np.inf, 2e6, np.inf])
+    assert comparison.format_cell(most) == "no mean, 75% div. [inf]"
