@@ -6,7 +6,7 @@ are the same here, on images, so these are the smallest subclasses of the one le
 shape (:class:`~chapter_utils.learners.base.MetaLearner`): declared hyperparameters,
 ``fit`` / ``initialise``, ``theta`` / ``alpha`` / ``losses`` / ``seconds``.
 
-* :class:`CharacterMetaSGD` — Meta-SGD: θ and a learned step size α per parameter;
+* :class:`CharacterMetaSGD` — (first-order) Meta-SGD: θ and a learned step size α per body parameter;
   first-order by default (the meta-gradient does not differentiate through the inner
   gradients — second order costs several times as much per iteration on a CPU);
 * :class:`CharacterMAML` — the same with α a fixed scalar: first-order MAML by default;
@@ -310,12 +310,15 @@ class CharacterLearner(MetaLearner):
 
 
 class CharacterMetaSGD(CharacterLearner):
-    """Meta-SGD on characters: θ (the conv body) and α, one step size per parameter, learned.
+    """Meta-SGD on characters: θ (the conv body) and α, a learned step size per body parameter.
 
-    The head's α is one value per feature (shape ``(F, 1)``) and one for the biases, shared
-    by the classes, since labels are permuted between tasks. ``first_order=True`` (default)
-    drops the second derivatives from the meta-gradient (α still gets its exact gradient
-    through the last step).
+    α has one entry per body parameter (same shapes as θ); the head's α is one value per
+    feature (shape ``(F, 1)``, shared by the N classes) and a single value for all N biases
+    (shape ``(1,)``), since labels are permuted between tasks. ``first_order=True`` (default)
+    stops the gradient through every inner gradient, so the meta-gradient drops the second
+    derivatives. α's meta-gradient is then exact only with one inner step: with several, the
+    effect of α on the later inner gradients is dropped too. :attr:`label` is then
+    "first-order Meta-SGD".
     """
 
     LABEL: ClassVar[str] = "Meta-SGD"
@@ -335,8 +338,8 @@ class CharacterMetaSGD(CharacterLearner):
 
     @property
     def label(self) -> str:
-        return self.LABEL if not self.first_order or self.LABEL.startswith("first") else \
-            f"{self.LABEL} (first-order)"
+        return f"first-order {self.LABEL}" if self.first_order and not self.LABEL.startswith("first") \
+            else self.LABEL
 
     def _start(self, seed: int):
         theta, _, rng = super()._start(seed)
