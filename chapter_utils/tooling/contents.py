@@ -97,8 +97,8 @@ class App:
 
 APPS: tuple[App, ...] = (
     App("playground", "Playground", "游乐场",
-        "the sine-regression panels of 7.2 and 7.7 and 07's click-the-points panel as an app: "
-        "sliders and plots, no code"),
+        "the sine-regression panels of 7.2 and 7.7, 07's click-the-points panel and 09's "
+        "draw-your-own characters as an app: sliders, plots and canvases, no code"),
 )
 
 
