@@ -19,7 +19,7 @@ made. Run from anywhere::
     python3 tests/colab/check_colab_stack.py 07_comparison   # some of them, by stem
     python3 tests/colab/check_colab_stack.py --keep /tmp/colab   # keep the venv and executed notebooks
 
-``.ci/run`` runs it after the README's test command. The Python it needs is
+``.ci/run`` runs it beside the README's test command. The Python it needs is
 found as ``--python``, ``$COLAB_PYTHON``, ``python3.X`` on the PATH, or pyenv's
 ``versions/3.X*`` (under ``$PYENV_ROOT``, ``~/.pyenv`` or ``pyenv root``).
 """
@@ -131,7 +131,13 @@ def make_environment(python: str, work: Path, requirements: list[str]) -> Path:
     pins.write_text("\n".join(requirements) + "\n", encoding="utf-8")
     _run([str(vpython), "-m", "pip", "install", "-q", "-r", str(pins)])
     dist = work / "dist"
-    _run([str(vpython), "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(dist), str(ROOT)])
+    # Build from a copy of the package's sources: .ci/run runs this beside the test command,
+    # whose editable install and wheel test build in the checkout itself (build/, *.egg-info).
+    source = work / "source"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
+        ".git", "build", "dist", "*.egg-info", "__pycache__", ".ipynb_checkpoints", "notebooks",
+        "tests", "colab-stack.log"))
+    _run([str(vpython), "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(dist), str(source)])
     (wheel,) = dist.glob("chapter_utils-*.whl")
     # The pins as constraints: installing the package must not move a Colab version.
     _run([str(vpython), "-m", "pip", "install", "-q", "-c", str(pins), str(wheel)])

@@ -1,7 +1,7 @@
 """The Colab-stack pins are dated and complete, and the check covers every notebook.
 
 The check itself (tests/colab/check_colab_stack.py) builds a Python 3.13
-environment and runs for minutes, so .ci/run runs it after pytest; these tests
+environment and runs for minutes, so .ci/run runs it beside pytest; these tests
 only keep its inputs honest.
 """
 from __future__ import annotations
