@@ -26,6 +26,8 @@ from chapter_utils.checks import check_positive_int, check_step_counts
 
 #: The shipped files (in ``chapter_utils/data``).
 PARAMETERS_FILE, RECORD_FILE = "character_learners.npz", "character_learners.json"
+#: The rendered family the shipped learners were trained and scored on (fingerprint, sizes, matplotlib).
+FAMILY_FILE = "character_family.json"
 #: The gradient-based meta-learners shipped (names as in tables).
 META_LEARNERS = ("first-order Meta-SGD", "first-order MAML", "Reptile")
 #: Class (in :mod:`chapter_utils.learners.characters`) of every shipped method.
@@ -236,6 +238,24 @@ def shipped_accuracies() -> dict[tuple[str, int], np.ndarray]:
         data = np.load(f)
         return {(key.split("/")[1], int(key.split("/")[2])): np.asarray(data[key], float)
                 for key in data.files if key.startswith("accuracy/")}
+
+
+def shipped_family() -> dict:
+    """The record of the rendered family the shipped learners were trained and scored on:
+    ``fingerprint`` (:meth:`chapter_utils.tasks.characters.CharacterSet.fingerprint`),
+    ``characters`` and the ``matplotlib`` that rendered it."""
+    return json.loads(_data_path(FAMILY_FILE).read_text(encoding="utf-8"))
+
+
+def family_record() -> dict:
+    """The same record for the family this machine renders (what the training command writes)."""
+    import matplotlib
+
+    from chapter_utils.tasks.characters import character_set
+
+    family = character_set()
+    return {"fingerprint": family.fingerprint(), "characters": len(family.chars),
+            "matplotlib": matplotlib.__version__}
 
 
 def shipped_sizes() -> dict[str, int]:

@@ -24,6 +24,7 @@ any machine. Everything is seeded; the rendered set is cached per process
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
 import time
 from functools import cache, lru_cache
@@ -208,6 +209,17 @@ class CharacterSet:
             raise ValueError(f"split must be 'train' or 'test', got {split!r}")
         wanted = TRAIN_SCRIPTS if split == "train" else TEST_SCRIPTS
         return np.array([i for i, s in enumerate(self.scripts) if s in wanted])
+
+    def fingerprint(self) -> str:
+        """A short hash of which characters were kept, in which scripts, and their images.
+
+        The rendering depends on matplotlib's fonts and FreeType, so another matplotlib can
+        render a different family (other look-alikes dropped); notebook 09 compares this with
+        the fingerprint recorded beside the shipped learners before it checks recorded scores."""
+        digest = hashlib.sha256("\n".join(f"{c}\t{s}" for c, s in zip(self.chars, self.scripts))
+                                .encode("utf-8"))
+        digest.update(np.ascontiguousarray(self.images).tobytes())
+        return digest.hexdigest()[:16]
 
     def counts(self) -> dict[str, int]:
         """Characters kept per script, in the order of :data:`SCRIPTS`."""

@@ -137,6 +137,8 @@ def main(argv: list[str] | None = None) -> None:
     np.savez_compressed(os.path.join(args.out, ec.PARAMETERS_FILE), **arrays)
     with open(os.path.join(args.out, ec.RECORD_FILE), "w", encoding="utf-8") as f:
         json.dump(record, f, indent=1, ensure_ascii=False)
+    with open(os.path.join(args.out, ec.FAMILY_FILE), "w", encoding="utf-8") as f:
+        json.dump(ec.family_record(), f, indent=1, ensure_ascii=False)
         f.write("\n")
     print(f"total {record['seconds_total']:.0f} s; wrote {args.out}", flush=True)
 
