@@ -42,13 +42,23 @@ KERNEL_NAME = "python3"
 CELL_TIMEOUT = 600  # seconds, the same as pytest's --nbval-cell-timeout
 
 
+#: The CPU ``--one-core`` pins each kernel to (``None``: no pinning). The kernel pins itself
+#: before it starts, so it does not depend on which thread of this process launches it.
+_PINNED_CPU: int | None = None
+_PINNED_LAUNCHER = ("import os, runpy, sys; os.sched_setaffinity(0, {{{cpu}}}); "
+                    "sys.argv = ['ipykernel_launcher'] + sys.argv[1:]; "
+                    "runpy.run_module('ipykernel_launcher', run_name='__main__')")
+
+
 class _CurrentPythonKernels(KernelSpecManager):
     """Kernel specs whose ``python3`` is this interpreter, whatever else is installed."""
 
     def get_kernel_spec(self, kernel_name: str) -> KernelSpec:
         if kernel_name == KERNEL_NAME:
+            start = (["-m", "ipykernel_launcher"] if _PINNED_CPU is None
+                     else ["-c", _PINNED_LAUNCHER.format(cpu=_PINNED_CPU)])
             return KernelSpec(
-                argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                argv=[sys.executable, *start, "-f", "{connection_file}"],
                 display_name="Python 3 (ipykernel)", language="python", resource_dir="",
             )
         return super().get_kernel_spec(kernel_name)
@@ -146,6 +156,16 @@ def _selected(root: Path, stems: Sequence[str]) -> list[Notebook | App]:
     return [item for item in present if item.stem in wanted]
 
 
+def _pin_every_thread(cpus: set[int]) -> None:
+    """Set the CPU affinity of every thread of this process (Linux sets it per thread, and a
+    kernel may be started from a thread that existed before, such as an event loop's)."""
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            os.sched_setaffinity(int(tid), cpus)
+        except (ProcessLookupError, PermissionError):  # a thread that ended meanwhile
+            pass
+
+
 def _run_all(selected: Sequence[Notebook | App], root: Path,
              args: argparse.Namespace) -> tuple[list[str], dict[str, float]]:
     failed, times = [], {}
@@ -196,14 +216,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         for path in navigation.update_all(root):
             print(f"navigation updated: {path.relative_to(root)}")
 
+    global _PINNED_CPU
     cpus = os.sched_getaffinity(0) if args.one_core else None
     if cpus:
-        os.sched_setaffinity(0, {min(cpus)})  # the kernels started below inherit it
+        _pin_every_thread({min(cpus)})   # this process: its own work on the same CPU
+        _PINNED_CPU = min(cpus)          # each kernel pins itself as it starts
     try:
         failed, times = _run_all(selected, root, args)
     finally:
         if cpus:
-            os.sched_setaffinity(0, cpus)
+            _pin_every_thread(cpus)
+            _PINNED_CPU = None
     if failed:
         print("failed:", ", ".join(failed), file=sys.stderr)
         return 1
