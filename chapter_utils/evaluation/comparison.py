@@ -308,6 +308,19 @@ def save(comparison: Comparison, command: str, path: Path = RESULTS_FILE,
 RANDOM_INIT_SEED = 0
 
 
+def on_recorded_stack() -> bool:
+    """Whether this kernel runs the TensorFlow and numpy that recorded the shipped results and the
+    notebooks' stored outputs (the versions in the shipped record). On another stack — Colab's, say —
+    training takes other paths, so a check of one run's own numbers applies only here."""
+    import numpy
+
+    from chapter_utils.environment import import_tensorflow
+
+    recorded = load()["versions"]
+    return (import_tensorflow().__version__, numpy.__version__) == (recorded["tensorflow"],
+                                                                   recorded["numpy"])
+
+
 def load(path: Path | None = None) -> Mapping[str, Any]:
     """The saved full-budget results (see :func:`save`).
 
