@@ -156,16 +156,6 @@ def _selected(root: Path, stems: Sequence[str]) -> list[Notebook | App]:
     return [item for item in present if item.stem in wanted]
 
 
-def _pin_every_thread(cpus: set[int]) -> None:
-    """Set the CPU affinity of every thread of this process (Linux sets it per thread, and a
-    kernel may be started from a thread that existed before, such as an event loop's)."""
-    for tid in os.listdir("/proc/self/task"):
-        try:
-            os.sched_setaffinity(int(tid), cpus)
-        except (ProcessLookupError, PermissionError):  # a thread that ended meanwhile
-            pass
-
-
 def _run_all(selected: Sequence[Notebook | App], root: Path,
              args: argparse.Namespace) -> tuple[list[str], dict[str, float]]:
     failed, times = [], {}
@@ -200,7 +190,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-navigation", action="store_true",
                         help="do not regenerate the navigation first")
     parser.add_argument("--one-core", action="store_true",
-                        help="time each notebook as on Binder: this process and its kernels pinned to "
+                        help="time each notebook as on Binder: each kernel pinned to "
                              "one CPU, one thread for BLAS and TensorFlow (binder/start's settings); "
                              "the notebooks are NOT saved (their stored outputs stay the two-core run's)")
     parser.add_argument("--record", action="store_true",
@@ -217,16 +207,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"navigation updated: {path.relative_to(root)}")
 
     global _PINNED_CPU
-    cpus = os.sched_getaffinity(0) if args.one_core else None
-    if cpus:
-        _pin_every_thread({min(cpus)})   # this process: its own work on the same CPU
-        _PINNED_CPU = min(cpus)          # each kernel pins itself as it starts
+    if args.one_core:
+        _PINNED_CPU = min(os.sched_getaffinity(0))   # each kernel pins itself as it starts
     try:
         failed, times = _run_all(selected, root, args)
     finally:
-        if cpus:
-            _pin_every_thread(cpus)
-            _PINNED_CPU = None
+        _PINNED_CPU = None
     if failed:
         print("failed:", ", ".join(failed), file=sys.stderr)
         return 1
