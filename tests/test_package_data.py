@@ -45,7 +45,9 @@ def test_the_installed_wheel_loads_the_results_and_learners_without_the_reposito
             "print(pathlib.Path(chapter_utils.__file__).parent); r = comparison.load(); print(sorted(r)[:3]); "
             "print(sorted(comparison.load_learners())); "
             "print(chapter_utils.CHARACTER_LEARNERS[0], "
-            "type(chapter_utils.load_character_learner(chapter_utils.CHARACTER_LEARNERS[0])).__name__)")
+            "type(chapter_utils.load_character_learner(chapter_utils.CHARACTER_LEARNERS[0])).__name__); "
+            "from chapter_utils.evaluation import shipped; "
+            "print(type(shipped.load('03 MAML')).__name__, shipped.load('03 MAML').returns_after.size)")
     # -I: isolated mode, so neither the working directory nor PYTHONPATH nor the editable
     # install can supply chapter_utils; only the wheel's copy in `target` is on the path.
     result = subprocess.run([sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {str(target)!r}); {code}"],
@@ -53,5 +55,6 @@ def test_the_installed_wheel_loads_the_results_and_learners_without_the_reposito
     assert result.returncode == 0, result.stderr[-2000:]
     package_dir = result.stdout.splitlines()[0]
     assert package_dir == str(target / "chapter_utils"), f"imported from {package_dir}, not the wheel"
-    assert "'Meta-SGD'" in result.stdout.splitlines()[-2], result.stdout
-    assert result.stdout.splitlines()[-1].startswith("first-order MAML"), result.stdout
+    assert "'Meta-SGD'" in result.stdout.splitlines()[-3], result.stdout
+    assert result.stdout.splitlines()[-2].startswith("first-order MAML"), result.stdout
+    assert result.stdout.splitlines()[-1] == "MAMLPolicyGradient 400", result.stdout   # 02/03's shipped learners
