@@ -12,9 +12,10 @@ and the table says so.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
+
+from chapter_utils.tooling.run_times import kernel_peak_bytes
 
 DEFAULT_LIMIT_GIB = 1.5
 _GIB = 1024 ** 3
@@ -42,21 +43,6 @@ def pytest_addoption(parser):
 
 def pytest_configure(config):
     config.stash[_PEAKS] = {}
-
-
-def kernel_peak_bytes(pid: int) -> int | None:
-    """Peak resident set size (``VmHWM``) of process ``pid`` in bytes; ``None`` without /proc."""
-    try:
-        status = Path(f"/proc/{pid}/status").read_text(encoding="ascii", errors="replace")
-    except OSError:
-        return None
-    for line in status.splitlines():
-        if line.startswith("VmHWM:"):
-            value, unit = line.split()[1:3]
-            if unit != "kB":
-                raise ValueError(f"unexpected unit in /proc/{pid}/status: {line!r}")
-            return int(value) * 1024
-    return None
 
 
 def _kernel_pid(item) -> int | None:

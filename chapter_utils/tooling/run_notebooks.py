@@ -99,11 +99,16 @@ def _kernel_env(root: Path, one_core: bool = False) -> dict[str, str]:
 
 
 def execute(path: Path, root: Path, timeout: int = CELL_TIMEOUT,
-            one_core: bool = False) -> tuple[nbformat.NotebookNode, float]:
-    """Execute the notebook at ``path`` top to bottom in memory; return it and the wall time.
+            one_core: bool = False) -> tuple[nbformat.NotebookNode, float, int | None]:
+    """Execute the notebook at ``path`` top to bottom in memory; return it, the wall time
+    in seconds and the kernel's peak resident memory in bytes (``None`` without ``/proc``).
 
     The kernel is this interpreter, the working directory the notebook's folder
     and the checkout's ``chapter_utils`` first on the path. Nothing is written.
+    The peak (``VmHWM``) is read after every cell, as the test suite's memory
+    plugin does, so it is the same figure ``pytest`` reports. ``one_core``: the
+    kernel pins itself to one CPU (this process's first) and gets ``binder/start``'s
+    one-thread settings, as on Binder.
 
     Raises:
         nbclient.exceptions.CellExecutionError: if a cell fails.
@@ -120,24 +125,41 @@ def execute(path: Path, root: Path, timeout: int = CELL_TIMEOUT,
         resources={"metadata": {"path": str(path.parent)}},
         record_timing=False,  # no timestamps in cell metadata: re-runs give clean diffs
     )
-    start = time.perf_counter()
-    client.execute(env=_kernel_env(Path(root), one_core))
-    return nb, time.perf_counter() - start
+    peak: list[int] = []
+
+    def read_peak(**_) -> None:
+        pid = getattr(getattr(client.km, "provisioner", None), "pid", None)
+        now = run_times.kernel_peak_bytes(pid) if isinstance(pid, int) else None
+        if now is not None:
+            peak.append(now)
+
+    client.on_cell_executed = read_peak
+    global _PINNED_CPU
+    pinned_before = _PINNED_CPU
+    if one_core:
+        if not hasattr(os, "sched_setaffinity"):
+            raise RuntimeError("one_core needs os.sched_setaffinity (Linux)")
+        _PINNED_CPU = min(os.sched_getaffinity(0))   # the kernel pins itself as it starts
+    try:
+        start = time.perf_counter()
+        client.execute(env=_kernel_env(Path(root), one_core))
+        return nb, time.perf_counter() - start, max(peak, default=None)
+    finally:
+        _PINNED_CPU = pinned_before
 
 
 def run_notebook(path: Path, root: Path, timeout: int = CELL_TIMEOUT, *, one_core: bool = False,
-                 save: bool = True) -> float:
+                 save: bool = True) -> tuple[float, int | None]:
     """:func:`execute` the notebook at ``path`` and save it (unless ``save`` is false);
-    return the wall time in seconds.
+    return the wall time in seconds and the kernel's peak memory in bytes.
 
     A notebook whose execution raises (see :func:`execute`) is not touched.
     """
-    nb, elapsed = execute(path, root, timeout, one_core)
-    if not save:
-        return elapsed
-    text = nbformat.writes(nb)
-    Path(path).write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
-    return elapsed
+    nb, elapsed, peak = execute(path, root, timeout, one_core)
+    if save:
+        text = nbformat.writes(nb)
+        Path(path).write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+    return elapsed, peak
 
 
 def _selected(root: Path, stems: Sequence[str]) -> list[Notebook | App]:
@@ -158,22 +180,25 @@ def _selected(root: Path, stems: Sequence[str]) -> list[Notebook | App]:
 
 def _run_all(selected: Sequence[Notebook | App], root: Path,
              args: argparse.Namespace) -> tuple[list[str], dict[str, float]]:
-    failed, times = [], {}
+    failed, times, peaks = [], {}, {}
     total = time.perf_counter()
     for nb in selected:
         print(f"{nb.filename} ...", end=" ", flush=True)
         try:
-            seconds = run_notebook(nb.path(root), root, timeout=args.timeout,
-                                   one_core=args.one_core, save=not args.one_core)
+            seconds, peak = run_notebook(nb.path(root), root, timeout=args.timeout,
+                                         one_core=args.one_core, save=not args.one_core)
         except (CellExecutionError, CellTimeoutError, DeadKernelError) as error:
             failed.append(nb.filename)
             print(f"FAILED, left unchanged\n{error}", flush=True)
             continue
         times[nb.stem] = seconds
-        print(f"{seconds:.1f} s", flush=True)
+        if peak is not None:
+            peaks[nb.stem] = peak / 2 ** 20
+        print(f"{seconds:.1f} s" + (f", kernel peak {peak / 2 ** 20:,.0f} MiB" if peak else ""), flush=True)
     print(f"total {time.perf_counter() - total:.1f} s" + (" (one core)" if args.one_core else ""))
     if args.record and times:
-        run_times.record(times, "one core" if args.one_core else "two cores", run_times.path_in(root))
+        run_times.record(times, "one core" if args.one_core else "two cores", run_times.path_in(root),
+                         peak_mib=peaks)
         for path in navigation.update_all(root):
             print(f"run times updated: {path.relative_to(root)}")
     return failed, times
@@ -206,13 +231,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for path in navigation.update_all(root):
             print(f"navigation updated: {path.relative_to(root)}")
 
-    global _PINNED_CPU
-    if args.one_core:
-        _PINNED_CPU = min(os.sched_getaffinity(0))   # each kernel pins itself as it starts
-    try:
-        failed, times = _run_all(selected, root, args)
-    finally:
-        _PINNED_CPU = None
+    failed, times = _run_all(selected, root, args)
     if failed:
         print("failed:", ", ".join(failed), file=sys.stderr)
         return 1

@@ -31,6 +31,22 @@ ONE_THREAD_ENV = {
 }
 
 
+def kernel_peak_bytes(pid: int) -> int | None:
+    """Peak resident memory (``VmHWM`` in ``/proc/<pid>/status``) of process ``pid`` in bytes;
+    ``None`` where there is no ``/proc`` (macOS, Windows) or the process is gone."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return None
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            value, unit = line.split()[1:3]
+            if unit != "kB":
+                raise ValueError(f"unexpected unit in /proc/{pid}/status: {line!r}")
+            return int(value) * 1024
+    return None
+
+
 def path_in(root: Path) -> Path:
     """The times file of the checkout at ``root``."""
     return Path(root) / "chapter_utils" / "tooling" / PATH.name
@@ -56,14 +72,20 @@ def load(path: Path = PATH) -> dict:
     return data if isinstance(data, dict) else {}
 
 
-def record(times: dict[str, float], setting: str, path: Path = PATH) -> None:
-    """Store ``times`` (stem -> seconds) under ``setting``, keeping the other notebooks' times."""
+def record(times: dict[str, float], setting: str, path: Path = PATH,
+           peak_mib: dict[str, float] | None = None) -> None:
+    """Store ``times`` (stem -> seconds) and the kernels' peak memory ``peak_mib``
+    (stem -> MiB) under ``setting``, keeping the other notebooks' figures."""
     if setting not in SETTINGS:
         raise ValueError(f"setting must be one of {SETTINGS}, got {setting!r}")
     data = load(path)
     entry = data.setdefault(setting, {"seconds": {}})
     entry["seconds"].update({stem: round(float(s), 1) for stem, s in times.items()})
     entry["seconds"] = dict(sorted(entry["seconds"].items()))
+    if peak_mib:
+        memory = entry.setdefault("peak MiB", {})
+        memory.update({stem: round(float(m)) for stem, m in peak_mib.items()})
+        entry["peak MiB"] = dict(sorted(memory.items()))
     entry["measured"] = {"date": datetime.date.today().isoformat(), "cpu": cpu_model(),
                          "cpus available": len(os.sched_getaffinity(0))
                          if hasattr(os, "sched_getaffinity") else os.cpu_count()}
