@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Sequence
@@ -98,8 +100,50 @@ def _kernel_env(root: Path, one_core: bool = False) -> dict[str, str]:
     return env
 
 
-def execute(path: Path, root: Path, timeout: int = CELL_TIMEOUT,
-            one_core: bool = False) -> tuple[nbformat.NotebookNode, float, int | None]:
+#: A kernel that uses no CPU for this long while a cell is running has lost a message
+#: (kernel idle, client waiting for a reply that never comes: a ZeroMQ lost wake-up we met in
+#: about one multi-notebook run in three on 2026-11-30, with ipykernel 7.4 and pyzmq 27.3).
+#: No cell of these notebooks waits without computing; the slowest cell computes for about
+#: a minute, so two minutes of zero CPU is a stall, not work.
+STALL_SECONDS = 120.0
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds of process ``pid`` (all its threads); ``None`` without /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class _StallWatch(threading.Thread):
+    """Kills the kernel if it sits at zero CPU for :data:`STALL_SECONDS` while a cell runs,
+    so the client's wait ends (``DeadKernelError``) and :func:`execute` can start over."""
+
+    def __init__(self, client: NotebookClient, stall_seconds: float) -> None:
+        super().__init__(daemon=True)
+        self.client, self.stall_seconds = client, stall_seconds
+        self.running_cell: int | None = None
+        self.stalled_at: int | None = None
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        last_cpu, since = None, time.monotonic()
+        while not self.done.wait(min(5.0, self.stall_seconds / 4)):
+            pid = getattr(getattr(self.client.km, "provisioner", None), "pid", None)
+            cpu = _cpu_seconds(pid) if isinstance(pid, int) else None
+            if cpu is None or self.running_cell is None or cpu != last_cpu:
+                last_cpu, since = cpu, time.monotonic()
+                continue
+            if time.monotonic() - since > self.stall_seconds:
+                self.stalled_at = self.running_cell
+                os.kill(pid, signal.SIGKILL)
+                return
+
+
+def execute(path: Path, root: Path, timeout: int = CELL_TIMEOUT, one_core: bool = False,
+            stall_seconds: float = STALL_SECONDS) -> tuple[nbformat.NotebookNode, float, int | None]:
     """Execute the notebook at ``path`` top to bottom in memory; return it, the wall time
     in seconds and the kernel's peak resident memory in bytes (``None`` without ``/proc``).
 
@@ -108,14 +152,34 @@ def execute(path: Path, root: Path, timeout: int = CELL_TIMEOUT,
     The peak (``VmHWM``) is read after every cell, as the test suite's memory
     plugin does, so it is the same figure ``pytest`` reports. ``one_core``: the
     kernel pins itself to one CPU (this process's first) and gets ``binder/start``'s
-    one-thread settings, as on Binder.
+    one-thread settings, as on Binder. A kernel that stalls (no CPU for
+    ``stall_seconds`` during a cell; see :data:`STALL_SECONDS`) is killed and the
+    notebook run once more from the top, in a new kernel, saying so; the time
+    returned is that of the run that finished.
 
     Raises:
         nbclient.exceptions.CellExecutionError: if a cell fails.
         nbclient.exceptions.CellTimeoutError: if a cell runs longer than ``timeout`` seconds.
-        nbclient.exceptions.DeadKernelError: if the kernel dies (out of memory, say).
+        nbclient.exceptions.DeadKernelError: if the kernel dies (out of memory, say), or
+            stalls twice.
     """
-    path = Path(path)
+    for attempt in (1, 2):
+        try:
+            return _execute_once(Path(path), Path(root), timeout, one_core, stall_seconds)
+        except _Stalled as stall:
+            if attempt == 2:
+                raise DeadKernelError(f"{Path(path).name}: the kernel stalled twice ({stall})") from None
+            print(f"[{Path(path).name}: {stall}; running it again from the top in a new kernel]",
+                  end=" ", flush=True)
+    raise AssertionError("unreachable")
+
+
+class _Stalled(Exception):
+    """The kernel sat idle during a cell and was killed (see :class:`_StallWatch`)."""
+
+
+def _execute_once(path: Path, root: Path, timeout: int, one_core: bool,
+                  stall_seconds: float) -> tuple[nbformat.NotebookNode, float, int | None]:
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(
         nb,
@@ -126,25 +190,37 @@ def execute(path: Path, root: Path, timeout: int = CELL_TIMEOUT,
         record_timing=False,  # no timestamps in cell metadata: re-runs give clean diffs
     )
     peak: list[int] = []
+    watch = _StallWatch(client, stall_seconds)
 
-    def read_peak(**_) -> None:
+    def cell_started(cell_index: int, **_) -> None:
+        watch.running_cell = cell_index
+
+    def cell_executed(**_) -> None:
+        watch.running_cell = None
         pid = getattr(getattr(client.km, "provisioner", None), "pid", None)
         now = run_times.kernel_peak_bytes(pid) if isinstance(pid, int) else None
         if now is not None:
             peak.append(now)
 
-    client.on_cell_executed = read_peak
+    client.on_cell_start = cell_started
+    client.on_cell_executed = cell_executed
     global _PINNED_CPU
     pinned_before = _PINNED_CPU
     if one_core:
         if not hasattr(os, "sched_setaffinity"):
             raise RuntimeError("one_core needs os.sched_setaffinity (Linux)")
         _PINNED_CPU = min(os.sched_getaffinity(0))   # the kernel pins itself as it starts
+    watch.start()
     try:
         start = time.perf_counter()
-        client.execute(env=_kernel_env(Path(root), one_core))
+        client.execute(env=_kernel_env(root, one_core))
         return nb, time.perf_counter() - start, max(peak, default=None)
+    except DeadKernelError:
+        if watch.stalled_at is not None:
+            raise _Stalled(f"kernel idle for {stall_seconds:.0f} s in cell {watch.stalled_at}") from None
+        raise
     finally:
+        watch.done.set()
         _PINNED_CPU = pinned_before
 
 

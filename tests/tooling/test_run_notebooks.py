@@ -64,3 +64,29 @@ def test_one_core_times_without_saving_and_records(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "(one core)" in printed and "MiB" in printed
     pool.shutdown()
+
+
+def test_a_stalled_kernel_is_killed_and_the_notebook_run_again(tmp_path, capsys):
+    """A kernel idle during a cell (here: asleep, as when a ZeroMQ message is lost) is killed
+    after ``stall_seconds`` and the notebook starts over once; a second stall is an error."""
+    import time
+
+    import pytest
+    from nbclient.exceptions import DeadKernelError
+
+    marker = tmp_path / "first-run.txt"
+    path = tmp_path / "stall.ipynb"
+    # The first run sleeps (no CPU); the second finds the marker and goes on.
+    _notebook(path, "import os, time\n"
+                    f"if not os.path.exists({str(marker)!r}):\n"
+                    f"    open({str(marker)!r}, 'w').close(); time.sleep(60)\n"
+                    "print('done')")
+    start = time.perf_counter()
+    nb, _, _ = run_notebooks.execute(path, tmp_path, stall_seconds=3)
+    assert time.perf_counter() - start < 50, "the stall was not cut short"
+    assert nb.cells[1].outputs[0].text.strip() == "done"
+    assert "kernel idle for 3 s in cell 1; running it again" in capsys.readouterr().out
+
+    _notebook(path, "import time; time.sleep(60)")
+    with pytest.raises(DeadKernelError, match="stalled twice"):
+        run_notebooks.execute(path, tmp_path, stall_seconds=3)
