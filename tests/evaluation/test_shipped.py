@@ -62,3 +62,20 @@ def test_unknown_names_raise():
         shipped.load("06 Reptile")
     with pytest.raises(ValueError, match="no shipped learner"):
         shipped.learner("nothing", retrain=True)
+
+
+def test_retraining_the_quickest_recipe_gives_the_shipped_parameters():
+    """RETRAIN = True trains what was shipped: the recipe of 02's first-order MAML (about 15 s),
+    run again here, ends at the shipped θ — on the TensorFlow and numpy that trained it (another
+    stack sums in another order, so there it is only the score test above that applies)."""
+    import numpy
+
+    from chapter_utils.environment import import_tensorflow
+
+    if (import_tensorflow().__version__, numpy.__version__) != tuple(RECORD["versions"].values()):
+        pytest.skip(f"the shipped learners were trained on {RECORD['versions']}")
+    name = "02 first-order MAML"
+    again, shipped_one = shipped.RECIPES[name].train(), shipped.load(name)
+    for a, b in zip(again.theta + again.alpha, shipped_one.theta + shipped_one.alpha):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(again.losses, shipped_one.losses, rtol=1e-5, atol=1e-6)
