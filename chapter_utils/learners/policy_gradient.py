@@ -195,16 +195,33 @@ def _evaluate_fn(activation: str, max_steps: int, trajectories: int, episodes: i
 
 
 @lru_cache(maxsize=4)
-def _adapt_fn(activation: str, steps: int, trajectories: int, discount: float) -> Callable:
-    """Compiled: ``steps`` inner steps for a batch of goals; the adapted parameters."""
-    def run(theta, alpha, goals, seed):
-        collect = navigation_collect(goals, seed, trajectories, discount, activation)
-        params = fmlp.tile(theta, goals.shape[0])
-        for k in range(steps):
-            traj, adv, _ = collect(params, k)
-            params = adapted_params(params, alpha, traj, adv, activation)
-        return params
+def _adapt_step_fn(activation: str, trajectories: int, discount: float) -> Callable:
+    """Compiled: the ``k``-th inner step for a batch of goals (``params`` batched over them).
+
+    ``k`` is a tensor, so one trace serves every number of steps: :func:`adapt_params` loops
+    over it. The k-th step samples the same trajectories (``collect(params, k)``) as the k-th
+    inner step of :func:`_evaluate_fn` and of meta-training.
+    """
+    def run(params, alpha, goals, seed, k):
+        traj, adv, _ = navigation_collect(goals, seed, trajectories, discount, activation)(params, k)
+        return adapted_params(params, alpha, traj, adv, activation)
     return tf.function(run)
+
+
+def adapt_params(theta: list, alpha: list, goals, seed, steps: int, activation: str,
+                 trajectories: int, discount: float) -> list:
+    """``steps`` inner steps from ``theta`` for a batch of ``goals``: the adapted parameters,
+    batched over the goals (0 steps: ``theta`` tiled, with no TensorFlow function called).
+
+    One compiled step (:func:`_adapt_step_fn`) run ``steps`` times, not one function per step
+    count: a reader who adapts with another number of steps does not wait for a new trace.
+    """
+    params = fmlp.tile(theta, goals.shape[0])
+    if steps:
+        step = _adapt_step_fn(activation, trajectories, discount)
+        for k in range(steps):
+            params = step(params, alpha, goals, seed, tf.constant(k, seed.dtype))
+    return params
 
 
 class MetaSGDPolicyGradient(MetaLearner):
@@ -348,9 +365,9 @@ class MetaSGDPolicyGradient(MetaLearner):
         if goal.shape[0] != 1:
             raise ValueError("adapt takes one task; use evaluate for many goals")
         steps, seed = check_steps(steps), check_seed(seed)
-        run = _adapt_fn(self.activation, steps, self.trajectories, self.discount)
-        params = run(self._theta, self._alpha, tf.constant(goal, tf.float32),
-                     tf.constant([seed, 7], tf.int64))
+        params = adapt_params(self._theta, self._alpha, tf.constant(goal, tf.float32),
+                              tf.constant([seed, 7], tf.int64), steps, self.activation,
+                              self.trajectories, self.discount)
         return gp.GaussianPolicy([p[0].numpy() for p in params], self.activation, seed)
 
     def adapted_parameters(self, goals: object, steps: int = 1, seed: int = 0) -> list[np.ndarray]:
@@ -364,9 +381,10 @@ class MetaSGDPolicyGradient(MetaLearner):
         self._require_fit()
         goals = nav.check_goals(goals)
         steps, seed = check_steps(steps), check_seed(seed)
-        run = _adapt_fn(self.activation, steps, self.trajectories, self.discount)
-        chunks = [run(self._theta, self._alpha, tf.constant(goals[i:i + EVALUATION_CHUNK], tf.float32),
-                      tf.constant([seed, 13 + 2 * i], tf.int64))
+        chunks = [adapt_params(self._theta, self._alpha,
+                               tf.constant(goals[i:i + EVALUATION_CHUNK], tf.float32),
+                               tf.constant([seed, 13 + 2 * i], tf.int64), steps, self.activation,
+                               self.trajectories, self.discount)
                   for i in range(0, len(goals), EVALUATION_CHUNK)]
         return [np.concatenate([c[j].numpy() for c in chunks]) for j in range(len(chunks[0]))]
 

@@ -16,6 +16,10 @@ A run whose loss stops being finite (or exceeds ``max_loss``) is stopped by the
 progress callback and reported in plain words — "Diverged at iteration 312 …
 try a smaller β" — never as a traceback.
 
+Each click's time is kept in :attr:`HyperparameterPanel.timings`, split into training, drawing
+the figure and rendering it to the image the page shows (PNG, by IPython's display formatter, as
+``display(figure)`` would); ``python -m chapter_utils.tooling.panel_latency`` prints them.
+
 Each part carries a CSS class (``cu-panel``, ``cu-panel-train``, ``cu-panel-status``,
 ``cu-panel-output``, ``cu-control-<name>``, …) so the browser tests in
 ``tests/browser/`` can find it in the page.
@@ -31,7 +35,8 @@ import time
 from typing import Any, Callable, Mapping, Optional
 
 import ipywidgets as widgets
-from IPython.display import clear_output, display
+from IPython import get_ipython
+from IPython.display import clear_output, display, publish_display_data
 
 #: ``train(values, progress) -> result``; ``progress(iteration, total, loss, label="")``.
 TrainFn = Callable[[dict, Callable[[int, int, float], None]], Any]
@@ -172,7 +177,12 @@ class HyperparameterPanel:
         Optional ``(loss, "what scores it")`` quoted in the divergence message
         so a reader can judge the blown-up loss.
 
-    Notebook 04 (section 7.4) shows the panel in use; ``tests/test_widgets.py``
+    After each click, :attr:`timings` holds its seconds: ``"train"`` (the ``train`` call),
+    ``"draw"`` (the ``draw`` call: the figure's artists and layout), ``"render"`` (the figure
+    encoded as the page's image: rasterised and PNG-compressed by IPython's display formatter;
+    0 outside IPython, where nothing renders it) and ``"total"`` (click to figure shown).
+
+    Notebook 04 (section 7.4) shows the panel in use; ``tests/panels/test_panel_base.py``
     covers it.
     """
 
@@ -207,6 +217,8 @@ class HyperparameterPanel:
         self.last_result: Any = None
         self.last_message = ""
         self.runs = 0
+        #: Seconds the last click spent: ``train``, ``draw``, ``render``, ``total`` (class docstring).
+        self.timings: dict[str, float] = {}
 
     # -- public -----------------------------------------------------------------
     @property
@@ -220,10 +232,19 @@ class HyperparameterPanel:
         Returns the training result, or ``None`` when the run diverged (the
         status line then says so in plain words).
         """
+        start = time.perf_counter()
+        try:
+            return self._train_and_show()
+        finally:
+            self.timings["total"] = time.perf_counter() - start
+
+    # -- internals ---------------------------------------------------------------
+    def _train_and_show(self) -> Any:
         self._set_disabled(True)
         self.button.description = "Training…"
         self.progress.value = 0
         self.status.value = "Training…"
+        self.timings = {}
         start = time.perf_counter()
         try:
             result = self._train_fn(self.values, self._make_progress())
@@ -237,9 +258,9 @@ class HyperparameterPanel:
                          replace_plot=True)
             return None
         finally:
+            self.timings["train"] = seconds = time.perf_counter() - start
             self._set_disabled(False)
             self.button.description = "Train"
-        seconds = time.perf_counter() - start
         self.progress.value = self.progress.max
         try:
             self._show(result)
@@ -254,7 +275,6 @@ class HyperparameterPanel:
         self._report(f"Done in {seconds:.2f} s{extra}.", ok=True)
         return result
 
-    # -- internals ---------------------------------------------------------------
     def _make_progress(self) -> Callable[..., None]:
         state = {"shown": -1, "label": ""}
 
@@ -292,13 +312,32 @@ class HyperparameterPanel:
                 print(message)
 
     def _show(self, result: Any) -> None:
+        """Draw ``result`` and show it in the output area, timing the two (:attr:`timings`)."""
         import matplotlib.pyplot as plt
 
+        start = time.perf_counter()
         figure = self._draw_fn(result)
-        with self.output:
-            clear_output(wait=True)
+        self.timings["draw"] = time.perf_counter() - start
+        try:
+            with self.output:
+                clear_output(wait=True)
+                self._display_figure(figure)
+        finally:
+            plt.close(figure)
+
+    def _display_figure(self, figure: Any) -> None:
+        """``display(figure)``, in its two steps: the display formatter renders the figure (for
+        matplotlib's inline backend: a PNG) — timed as ``"render"`` — then the image is published."""
+        start = time.perf_counter()
+        shell = get_ipython()
+        if shell is None:                  # plain Python: nothing renders a figure
             display(figure)
-        plt.close(figure)
+            self.timings["render"] = 0.0
+            return
+        data, metadata = shell.display_formatter.format(figure)
+        self.timings["render"] = time.perf_counter() - start
+        if data:                           # empty when the object displayed itself
+            publish_display_data(data, metadata=metadata)
 
     def _add_css_classes(self) -> None:
         """Name the parts in the page, so browser tests (``tests/browser/``) can find them."""

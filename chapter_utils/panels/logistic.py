@@ -110,6 +110,13 @@ def logistic_panel(family: LogisticTasks, query: int = 100, *,
     ``held_out`` is :data:`PANEL_TASKS` tasks with ``shots`` support and ``query`` query
     points (notebook 04's ``QUERY``), drawn once per number of shots with seed
     :data:`PANEL_SEED`. A run whose loss passes 10 has diverged; the message quotes ln 2.
+
+    Ranges: ``alpha_init`` 0.01–3, ``beta`` 0.01–100, ``inner_steps`` 1–5, ``shots`` 1–40,
+    ``tasks_per_batch`` 1–32 — each end, the others at their defaults, answers within issue
+    16's 1 s on Binder's one CPU (``python -m chapter_utils.tooling.panel_latency --one-core
+    logistic``). A click's time grows with ``tasks_per_batch``: four learners each sample
+    300 batches of ``tasks_per_batch`` tasks with ``shots + query`` points, and at 64 tasks that
+    sampling alone took most of a second.
     """
 
     if not maml_alpha > 0:
@@ -133,7 +140,7 @@ def logistic_panel(family: LogisticTasks, query: int = 100, *,
         "beta": log_slider("β · beta", 0.5, 0.01, 100.0),
         "inner_steps": int_slider("inner_steps", 1, 1, 5),
         "shots": int_slider("k · shots", 10, 1, 40),
-        "tasks_per_batch": int_slider("tasks_per_batch", 16, 1, 64),
+        "tasks_per_batch": int_slider("tasks_per_batch", 16, 1, 32),
     }
     return HyperparameterPanel(controls, train, draw, summary=_summary,
                                title="Meta-SGD on structured logistic tasks",

@@ -1,4 +1,4 @@
-"""The hyperparameter panel of notebook 03 (§7.3): Meta-SGD on 2-D navigation, retrained small.
+"""The hyperparameter panel of notebook 03 (§7.3.7): Meta-SGD on 2-D navigation, retrained small.
 
 Sliders for the learner's own ``inner_lr`` (α₀), ``meta_lr`` (β), ``inner_steps``,
 ``trajectories`` and ``iterations`` (α's and log σ's rates follow β by the learner's
@@ -6,6 +6,18 @@ own ratios); Train meta-trains :class:`MetaSGDPolicyGradient` at that
 (small) budget and draws the meta-training curve, the return on held-out goals
 after 0 … 3 adaptation steps, and trajectories for one held-out goal before
 and after adapting.
+
+**Ranges** (issue 16: a click must answer within 10 s on Binder's one CPU, at the defaults and
+with any one slider at either end). A meta-iteration costs about 17 ms plus 3.4 ms per trajectory
+per task on one core (20 goals, 100 steps each; three inner steps cost about twice one), and the
+first click at a new ``trajectories`` or ``inner_steps`` traces TensorFlow's functions anew
+(about 2–3 s). So the panel starts at 50 meta-iterations with 10 trajectories per task (about
+3 s a click, 5 s the first time) and offers ``iterations`` 10–100, ``trajectories`` 2–20 and
+``inner_steps`` 1–3: each end alone answers in under about 8 s on one core
+(``python -m chapter_utils.tooling.panel_latency --one-core navigation`` prints the times). Several
+sliders at their tops together take longer — 100 iterations of 20 trajectories with 3 inner steps
+about half a minute — and the status line says how long the click took. Already at the defaults
+one adaptation step clearly beats none on the held-out goals.
 """
 from __future__ import annotations
 
@@ -36,11 +48,17 @@ def panel_goals() -> np.ndarray:
     return nav.NavigationTasks().sample_goals(PANEL_GOALS, PANEL_SEED)
 
 
-def navigation_panel(iterations: int = 100) -> HyperparameterPanel:
-    """The panel; ``iterations`` is the meta-iteration budget it starts at.
+#: The panel's starting budget: meta-iterations and trajectories per task (module docstring).
+PANEL_ITERATIONS = 50
+PANEL_TRAJECTORIES = 10
 
-    Trains without XLA: at this budget a compiled run saves less time than the
-    compiler takes for each new setting, and it holds more memory.
+
+def navigation_panel(iterations: int = PANEL_ITERATIONS) -> HyperparameterPanel:
+    """Notebook 03's panel (§7.3.7); ``iterations`` is the meta-iteration budget it starts at.
+
+    Sliders and their ranges: the module docstring. Trains without XLA: at this budget a
+    compiled run saves less time than the compiler takes for each new setting, and it holds
+    more memory.
     """
 
     def train(values, progress):
@@ -85,8 +103,9 @@ def navigation_panel(iterations: int = 100) -> HyperparameterPanel:
                 f"(before adapting {scores[0].mean():.1f})")
 
     controls = learner_sliders(MetaSGDPolicyGradient, inner_lr=(1e-3, 10.0), meta_lr=(1e-4, 1.0),
-                               inner_steps=(1, 3), trajectories=dict(low=2, high=40, value=20),
-                               iterations=dict(low=10, high=400, value=iterations, step=10))
+                               inner_steps=(1, 3),
+                               trajectories=dict(low=2, high=20, value=PANEL_TRAJECTORIES),
+                               iterations=dict(low=10, high=100, value=iterations, step=10))
     # the loss of standing still at the origin (minus its return: 100 steps at each goal's
     # distance, on the panel's goals). Quoted as a loss, in the hint, not as ``baseline``: the
     # base panel words a baseline as "<label> scores <value>", and a positive "score" would

@@ -75,12 +75,19 @@ def panel_summary(learner, data: bench.HeldOut, mse: dict) -> str:
 
 
 def reptile_panel(iterations: int = 3000) -> HyperparameterPanel:
-    """Reptile on sine waves: ``epsilon``, ``inner_steps``, ``inner_lr``, ``shots``, ``iterations``.
+    """Reptile on sine waves (notebook 06, "Try it", and the playground): ``epsilon``,
+    ``inner_steps``, ``inner_lr``, ``shots``, ``iterations``.
 
     Every slider is a :class:`Reptile` hyperparameter of the same name.
     ``iterations`` is the budget the panel starts at (the library's default is
-    100 000; the panel's is small enough for a click to answer in seconds — the browser tests
-    print the measured time).
+    100 000; the panel's is small enough for a click to answer in seconds).
+
+    **Ranges** (issue 16: a click answers within 3 s on Binder's one CPU, at the defaults and
+    with any one slider at either end): ``iterations`` 250–10 000 (about 0.2 ms a
+    meta-iteration on one core, so 10 000 train in about 2 s; the library's 100 000 would take
+    20 s), ``shots`` 2–20 (a new K recompiles the XLA training step, about a second, and 40
+    shots trained for longer than the target) and ``inner_steps`` 1–20 (20 steps: about 2.4 s).
+    ``python -m chapter_utils.tooling.panel_latency --one-core sine_reptile`` prints the times.
     """
 
     def train(values, progress):
@@ -90,8 +97,8 @@ def reptile_panel(iterations: int = 3000) -> HyperparameterPanel:
         return model, data, bench.mse_by_steps(model, data, steps=steps)
 
     controls = learner_sliders(Reptile, epsilon=(0.01, 1.0), inner_steps=(1, 20), inner_lr=(0.001, 1.0),
-                               shots=(2, 40),
-                               iterations=dict(low=250, high=20_000, value=iterations, step=250))
+                               shots=(2, 20),
+                               iterations=dict(low=250, high=10_000, value=iterations, step=250))
     zero = float(bench.zero_mse(panel_held_out(10)).mean())
     return HyperparameterPanel(
         controls, train, lambda result: draw_sine_result(*result, name="Reptile"),
@@ -104,10 +111,12 @@ def meta_sgd_panel(iterations: int = 1000) -> HyperparameterPanel:
     """Meta-SGD on sine waves (notebook 02, §7.2): ``meta_lr`` (β), ``inner_lr`` (α₀),
     ``shots`` (K), ``inner_steps``, ``iterations`` — each a :class:`MetaSGD` hyperparameter.
 
-    Runs without XLA, so a new K or step count does not wait for the compiler;
-    the figure shows the meta-training curve and two held-out waves (a middling
-    and the largest) before and after the inner steps the learner trained with —
-    Meta-SGD's learned α is tuned for exactly that many steps.
+    Runs without XLA, so a new K or step count does not wait for the compiler. Each slider's
+    whole range answers within issue 16's 3 s on one core (about 1 s at 2 000 meta-iterations;
+    ``python -m chapter_utils.tooling.panel_latency --one-core sine_meta_sgd``). The figure
+    shows the meta-training curve and two held-out waves (a middling and the largest) before
+    and after the inner steps the learner trained with — Meta-SGD's learned α is tuned for
+    exactly that many steps.
     """
 
     def train(values, progress):

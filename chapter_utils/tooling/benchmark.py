@@ -21,8 +21,12 @@ Sections (all by default):
 * ``navigation`` — notebook 03 (7.3): ``MetaSGDPolicyGradient`` and
   ``MAMLPolicyGradient`` at their default budget, one fit per seed (five seeds),
   each scored on 400 held-out goals after 0–3 adaptation steps; fit times.
-* ``notebooks`` — wall time of executing each existing notebook top to bottom
-  (a copy; the committed files are not touched).
+* ``notebooks`` — each notebook and app top to bottom (a copy; the committed files
+  are not touched): wall time and the kernel's peak memory, on this machine's cores and
+  again with the kernel pinned to one CPU and one thread, as on Binder (``binder/start``).
+* ``panels`` — every widget panel's Train click to figure shown, at its defaults and with each
+  slider at its ends, on one core (pinned, one thread, as on Binder) and unpinned, side by side
+  (:mod:`chapter_utils.tooling.panel_latency`; issue 16's targets beside them).
 
 Every figure is measured on the machine it runs on; the README and the
 closing notes of the issues quote runs of this script.
@@ -178,12 +182,22 @@ def bench_comparison() -> dict[str, float]:
 
 
 def bench_notebooks(stems: Sequence[str] = ()) -> dict[str, float]:
-    """Seconds to execute each existing notebook (or ``stems``) top to bottom; nothing is saved."""
-    from chapter_utils.tooling.contents import existing
+    """Each existing notebook (or ``stems``) top to bottom, on this machine's cores and again
+    with the kernel pinned to one CPU and one thread (as on Binder): seconds and the kernel's
+    peak memory (MiB). Nothing is saved."""
+    from chapter_utils.tooling.contents import existing_with_apps
     from chapter_utils.tooling.run_notebooks import execute
 
-    return {f"{nb.filename} top to bottom (s)": execute(nb.path(ROOT), ROOT)[1]
-            for nb in existing(ROOT) if not stems or nb.stem in stems}
+    results: dict[str, float] = {}
+    for nb in existing_with_apps(ROOT):
+        if stems and nb.stem not in stems:
+            continue
+        for setting, one_core in (("two cores", False), ("one core", True)):
+            _, seconds, peak = execute(nb.path(ROOT), ROOT, one_core=one_core)
+            results[f"{nb.filename}, {setting}: top to bottom (s)"] = seconds
+            if peak is not None:
+                results[f"{nb.filename}, {setting}: kernel peak memory (MiB)"] = peak / 2 ** 20
+    return results
 
 
 def bench_navigation(seeds: Sequence[int] = (0, 1, 2, 3, 4)) -> dict[str, float]:
@@ -208,9 +222,34 @@ def bench_navigation(seeds: Sequence[int] = (0, 1, 2, 3, 4)) -> dict[str, float]
     return results
 
 
+def bench_panels(names: Sequence[str] = ()) -> dict[str, float]:
+    """Each panel's clicks (:func:`chapter_utils.tooling.panel_latency.settings`) on one core and
+    unpinned (every CPU this process may use: two on the CI machine): prints a table with both
+    columns, returns the number of clicks within target and the slowest click of each."""
+    import os
+
+    from chapter_utils.tooling import panel_latency as pl
+
+    print(f"load average before: {pl.load_average()}")
+    one = pl.time_panels(names, one_core=True)
+    two = pl.time_panels(names, one_core=False)
+    n = len(os.sched_getaffinity(0))
+    cores = f"{n} core{'s' * (n != 1)}"           # unpinned: every CPU this process may use
+    print(f"{'panel':15s} {'setting':32s} {'1 core':>7s} {cores:>8s} {'target':>6s}  within (1 core)")
+    for a, b in zip(one, two):
+        print(f"{a['panel']:15s} {a['setting'][:32]:32s} {a['total']:7.2f} {b['total']:8.2f} "
+              f"{pl.PANELS[a['panel']].target:6.1f}  {'yes' if pl.within(a) else 'NO'}")
+    print(f"load average after: {pl.load_average()}")
+    return {"panel clicks timed": float(len(one)),
+            "clicks within target, one core": float(sum(map(pl.within, one))),
+            f"clicks within target, {cores}": float(sum(map(pl.within, two))),
+            "slowest click, one core (s)": max(r["total"] for r in one),
+            f"slowest click, {cores} (s)": max(r["total"] for r in two)}
+
+
 SECTIONS = {"scratch": bench_scratch, "reptile": bench_reptile, "meta_sgd": bench_meta_sgd,
             "comparison": bench_comparison, "navigation": bench_navigation,
-            "notebooks": bench_notebooks}
+            "notebooks": bench_notebooks, "panels": bench_panels}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -3,9 +3,11 @@
 Each server runs on 127.0.0.1 at a free port with a random token, serving a
 *copy* of ``notebooks/`` (the committed notebooks are never touched), with its
 own runtime, config and data folders (and, for JupyterLab, settings and
-workspaces) in a temporary directory. It is started through ``binder/start``,
-so the kernels run with Binder's environment (one thread for BLAS and
-TensorFlow) and this interpreter. Its kernels talk over Unix sockets, not TCP
+workspaces) in a temporary directory. It is started through ``binder/start``
+and pinned to one CPU (:func:`server_cpu`), so the server and its kernels run as on
+Binder's one shared CPU — one core, one thread for BLAS and TensorFlow
+(:data:`chapter_utils.tooling.run_times.ONE_THREAD_ENV`) — and with this interpreter: the
+click-to-figure times the tests print are one-core times (issue 16). Its kernels talk over Unix sockets, not TCP
 ports: choosing free ports races with kernels other processes start at the same
 moment, and a lost race leaves a client waiting for replies that never come. The Voilà server is a Jupyter server with
 Voilà's server extension, which is what the apps' Binder badges open
@@ -42,6 +44,7 @@ import pytest
 from browser_choice import CHROMIUM_ARGS, BrowserChoice, find_chromium, in_ci
 
 from chapter_utils.tooling.contents import NOTEBOOK_DIR
+from chapter_utils.tooling.run_times import ONE_THREAD_ENV
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -60,6 +63,23 @@ LAB_SETTINGS = {
 LATENCIES: list[tuple[str, str, float, float, float]] = []
 #: Voilà loads that stalled (app, what the page said, attempt); see ``VoilaApp.open``.
 VOILA_STALLS: list[tuple[str, str, int]] = []
+
+
+def server_cpu() -> int | None:
+    """The CPU the servers, and so their kernels, are pinned to: ``$CU_BROWSER_CPU`` if set
+    (``all``: not pinned, every CPU this process may use), else the lowest this process may
+    use. ``None`` where processes cannot be pinned (not Linux) or with ``all``."""
+    if not hasattr(os, "sched_setaffinity"):
+        return None
+    chosen = os.environ.get("CU_BROWSER_CPU", "").strip()
+    if chosen == "all":
+        return None
+    available = os.sched_getaffinity(0)
+    if not chosen:
+        return min(available)
+    if not chosen.isdigit() or int(chosen) not in available:
+        raise ValueError(f"CU_BROWSER_CPU={chosen!r}: expected 'all' or one of {sorted(available)}")
+    return int(chosen)
 
 
 def _free_port() -> int:
@@ -161,6 +181,7 @@ class JupyterServer:
         env = dict(os.environ)
         # The kernel imports this checkout's chapter_utils, whatever is installed.
         paths = [str(ROOT)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+        env.update(ONE_THREAD_ENV)  # binder/start sets the same; here too, whatever it says
         env.update({
             "PYTHONPATH": os.pathsep.join(dict.fromkeys(paths)),
             # ``python`` in the kernel spec is this interpreter.
@@ -174,10 +195,16 @@ class JupyterServer:
 
     def start(self) -> None:
         command = self._prepare()
+        cpu = server_cpu()
+        pin = None if cpu is None else (lambda: os.sched_setaffinity(0, {cpu}))
         with open(self.log, "wb") as log:
+            log.write(f"pinned to CPU {cpu}\n".encode() if cpu is not None else b"not pinned\n")
+            log.flush()
+            # The kernels are the server's children and inherit its one CPU.
             self.process = subprocess.Popen(command, cwd=self.root, env=self._environment(),
                                             stdout=log, stderr=subprocess.STDOUT,
-                                            stdin=subprocess.DEVNULL, start_new_session=True)
+                                            stdin=subprocess.DEVNULL, start_new_session=True,
+                                            preexec_fn=pin)
         deadline = time.monotonic() + SERVER_START_TIMEOUT
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -364,7 +391,9 @@ def pytest_terminal_summary(terminalreporter):
             terminalreporter.write_line(f"{app}: attempt {attempt} stopped at {text!r} with its kernel idle")
     if not LATENCIES:
         return
-    terminalreporter.section("panel latency: Train click to new figure (browser)")
+    cpu = server_cpu()
+    where = f"kernels on one core, CPU {cpu}" if cpu is not None else "kernels not pinned"
+    terminalreporter.section(f"panel latency: Train click to new figure (browser; {where})")
     terminalreporter.write_line(f"{'notebook or app':28s} {'setting':36s} {'click→figure':>12s} "
                                 f"{'of it training':>14s}")
     for notebook, what, seconds, training, target in LATENCIES:

@@ -21,7 +21,9 @@ to where training diverges and checks that the panel says "Diverged …" in plai
 words, with no traceback anywhere; last, it puts that setting back and checks
 that Train works again. The time from the Train click to the new image is
 printed at the end of the run (reported, not asserted — timings on a shared
-machine are not pass/fail).
+machine are not pass/fail). The Jupyter servers, and so the kernels, run pinned to one CPU
+with one thread each, as on Binder (``tests/browser/conftest.py``; ``CU_BROWSER_CPU`` picks
+the CPU, ``all`` turns pinning off), so these are one-core times (issue 16).
 
 What the kernel holds (control values, number of runs, last message; which
 Python it runs) is asked over the Jupyter server's kernel WebSocket, as a
@@ -119,11 +121,13 @@ SPECS: tuple[NotebookSpec, ...] = (
     )),
     NotebookSpec("02_meta_sgd_supervised", (META_SGD_SINE,)),
     # 03 retrains an RL meta-learner at a small budget: its target is 10 s from click to figure.
+    # Run All took about 3 minutes on two cores before the notebook loaded its shipped learners;
+    # the timeout leaves three times that on one core at half the speed.
     NotebookSpec("03_meta_sgd_reinforcement", (
         PanelSpec("panel", moves=(("inner_lr", 0.02), ("meta_lr", 0.005), ("inner_steps", 2),
-                                  ("trajectories", 10), ("iterations", 50)),
+                                  ("trajectories", 5), ("iterations", 30)),
                   diverge=(("inner_lr", 10.0),), latency_target=10.0),
-    )),
+    ), run_all_timeout=1800.0),
     # 04 also builds `stress`, a second panel it never displays (its check cell trains it).
     NotebookSpec("04_meta_sgd_from_scratch", (
         PanelSpec("panel",
@@ -152,6 +156,9 @@ APP_SPECS: tuple[AppSpec, ...] = (
                            replace(REPTILE_SINE, variable="reptile")), touch=True),
 )
 
+# Timeouts are at least three times what was measured on one core (the servers run pinned to one
+# CPU, see conftest.py), so a machine half as fast still passes: a Train click takes at most
+# about 8 s there (03's panel; tooling.panel_latency), Run All of a lesson at most a few minutes.
 TRAIN_TIMEOUT = 120_000  # ms: one Train click, on a loaded machine
 TOUCH_TARGET = 0.3  # seconds from a click on the "pose the task" figure to the redrawn figure (reported)
 TOUCH_TIMEOUT = 30_000  # ms for one such redraw, on a loaded machine

@@ -212,3 +212,15 @@ def test_parts_carry_css_classes_for_the_browser_tests():
 def test_control_css_class_is_a_valid_class_name():
     assert control_css_class("alpha") == "cu-control-alpha"
     assert control_css_class("inner steps/β") == "cu-control-inner-steps--"
+
+
+def test_a_click_is_timed_in_parts():
+    panel = _panel(_converging)
+    panel.train()
+    assert set(panel.timings) == {"train", "draw", "render", "total"}
+    assert panel.timings["render"] == 0.0, "outside IPython nothing renders the figure"
+    assert panel.timings["train"] + panel.timings["draw"] <= panel.timings["total"]
+    diverging = _panel(_diverging)
+    diverging.controls["beta"].value = 10.0
+    diverging.train()
+    assert set(diverging.timings) == {"train", "total"}, "a diverged run draws nothing"
