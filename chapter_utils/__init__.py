@@ -24,7 +24,7 @@ import importlib
 from typing import Any
 
 #: The release; the Colab setup cells install the tag ``v<__version__>`` (pyproject.toml reads it from here).
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 #: The front door: public name → the module that defines it.
 _PUBLIC = {

@@ -180,15 +180,24 @@ def learner(name: str, retrain: bool = False) -> Any:
 
 
 def describe(learner_: Any) -> str:
-    """One line saying where ``learner_`` came from: the shipped run (with its date and
-    training time) or a training run in this kernel."""
-    head = f"{learner_.label}: {learner_.iterations} meta-iterations"
+    """Where ``learner_`` came from: the shipped run (its date, training time and the held-out
+    score its record keeps) or a training run in this kernel."""
+    head = f"{learner_.label}: {learner_.iterations} training iterations"
     entry = getattr(learner_, "shipped", None)
     if entry is None:
         return f"{head}, trained here in {learner_.seconds:.1f} s"
     made = record()
+    mean, half = entry["held_out"]
     return (f"{head}, loaded (trained by `{made['command']}` on {made['date']} in "
-            f"{entry['seconds']:.0f} s)")
+            f"{entry['seconds']:.0f} s; its record: {entry['score']}: {mean:.4g} ± {half:.2g})")
+
+
+def recipe_differences(learner_: Any, reference: Any) -> dict[str, tuple[Any, Any]]:
+    """The hyperparameters in which ``learner_`` differs from ``reference``: name → (its, reference's).
+
+    What a notebook prints to show a loaded learner was trained like the one it trains itself."""
+    return {k: (v, reference.hyperparameters.get(k)) for k, v in learner_.hyperparameters.items()
+            if reference.hyperparameters.get(k) != v}
 
 
 def retrain_note(notebook: str, retrain: bool = False) -> str:
