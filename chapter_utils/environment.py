@@ -215,3 +215,33 @@ def release_memory() -> bool:
         return bool(libc.malloc_trim(0))
     except (OSError, AttributeError):
         return False
+
+
+def available_cpus() -> int:
+    """How many CPUs this process may run on (its affinity where the OS has one, else the count)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def machine_line(cpus: int | None = None) -> str:
+    """``"x86_64, Linux, 2 CPUs, Python 3.11.7"``: where a shipped result was made (the records
+    of :mod:`chapter_utils.evaluation.comparison` and :mod:`chapter_utils.evaluation.shipped`)."""
+    cpus = available_cpus() if cpus is None else cpus
+    return (f"{platform.machine()}, {platform.system()}, {cpus} CPUs, "
+            f"Python {platform.python_version()}")
+
+
+def stack_versions() -> dict[str, str]:
+    """The TensorFlow and numpy in use: what a shipped record keeps as ``"versions"``, because
+    another release of either trains and sums in another order (see :func:`same_stack`)."""
+    import numpy
+
+    return {"tensorflow": import_tensorflow().__version__, "numpy": numpy.__version__}
+
+
+def same_stack(recorded: Mapping[str, str]) -> bool:
+    """Whether this kernel runs the TensorFlow and numpy a record was made with (``recorded``:
+    its ``"versions"``). On another stack — Colab's, say — training takes other paths, so a check
+    of a stored run's own numbers applies only where this is true."""
+    return stack_versions() == {key: recorded.get(key) for key in ("tensorflow", "numpy")}

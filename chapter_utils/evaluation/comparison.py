@@ -10,19 +10,17 @@ writes :data:`RESULTS_FILE`, which the notebook shows next to its own run.
 """
 from __future__ import annotations
 
-import json
-import platform
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from chapter_utils.checks import check_positive_int
+from chapter_utils.environment import same_stack
+from chapter_utils.evaluation import records
 from chapter_utils.evaluation import sine as bench
 from chapter_utils.evaluation.stats import mean_ci
 from chapter_utils.tasks.sine import SineTasks
@@ -273,14 +271,10 @@ def save(comparison: Comparison, command: str, path: Path = RESULTS_FILE,
     ``extra``: further JSON-ready entries of the record (the benchmark's seed study,
     :func:`seed_study`).
     """
-    record = {"command": command,
-              "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-              "machine": f"{platform.machine()}, {platform.system()}, {_cpus()} CPUs, "
-                         f"Python {platform.python_version()}",
-              **comparison.summary(), **(extra or {})}
+    record = {**records.header(command), **comparison.summary(), **(extra or {})}
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     learners = {**comparison.learners, **(baselines or {})}
+    arrays = None
     if learners:
         held = bench.held_out(comparison.n_tasks, shots=comparison.curve_shots)
         arrays, shipped = {}, {}
@@ -295,13 +289,10 @@ def save(comparison: Comparison, command: str, path: Path = RESULTS_FILE,
             shipped[name] = {"steps": steps, "mse": [round(m, 4), round(h, 4)],
                              "trained": name != "random init"}
             if name != "random init":
-                for i, (t, a) in enumerate(zip(learner.theta, learner.alpha)):
-                    arrays[f"{name}|theta|{i}"], arrays[f"{name}|alpha|{i}"] = t, a
-        np.savez_compressed(path.with_name(PARAMETERS_NAME), **arrays)
+                arrays.update(records.pack(name, learner))
         record["shipped"] = {"file": PARAMETERS_NAME, "shots": comparison.curve_shots,
                              "random_init_seed": RANDOM_INIT_SEED, "methods": shipped}
-    path.write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    return path
+    return records.write(path.parent, path.name, record, PARAMETERS_NAME if learners else None, arrays)
 
 
 #: The seed of the "random init" baseline's parameters.
@@ -309,16 +300,11 @@ RANDOM_INIT_SEED = 0
 
 
 def on_recorded_stack() -> bool:
-    """Whether this kernel runs the TensorFlow and numpy that recorded the shipped results and the
-    notebooks' stored outputs (the versions in the shipped record). On another stack — Colab's, say —
-    training takes other paths, so a check of one run's own numbers applies only here."""
-    import numpy
-
-    from chapter_utils.environment import import_tensorflow
-
-    recorded = load()["versions"]
-    return (import_tensorflow().__version__, numpy.__version__) == (recorded["tensorflow"],
-                                                                   recorded["numpy"])
+    """Whether this kernel runs the TensorFlow and numpy that recorded the full-budget results
+    (the record's ``"versions"``; :func:`chapter_utils.environment.same_stack`). On another
+    stack — Colab's, say — training takes other paths, so a check of one run's own numbers
+    applies only here."""
+    return same_stack(load().get("versions", {}))
 
 
 def load(path: Path | None = None) -> Mapping[str, Any]:
@@ -329,10 +315,8 @@ def load(path: Path | None = None) -> Mapping[str, Any]:
     from a wheel as well as from a checkout.
     """
     if path is None:
-        text = (resources.files("chapter_utils.data") / RESULTS_NAME).read_text(encoding="utf-8")
-    else:
-        text = Path(path).read_text(encoding="utf-8")
-    return json.loads(text)
+        return records.read_json(RESULTS_NAME)
+    return records.read_json(Path(path).name, Path(path).parent)
 
 
 def load_learners(path: Path | None = None) -> dict[str, Any]:
@@ -350,28 +334,16 @@ def load_learners(path: Path | None = None) -> dict[str, Any]:
         raise ValueError("these results carry no shipped learners: rerun "
                          "python -m chapter_utils.tooling.benchmark comparison")
     shipped = record["shipped"]
-    if path is None:
-        with (resources.files("chapter_utils.data") / shipped["file"]).open("rb") as handle:
-            arrays = dict(np.load(handle))
-    else:
-        arrays = dict(np.load(Path(path).with_name(shipped["file"])))
+    arrays = records.read_arrays(shipped["file"], None if path is None else Path(path).parent)
     learners = {}
     for name in shipped["methods"]:
         learner = make_learner(name, shots=shipped["shots"])
         if name == "random init":
             learner.initialise(shipped["random_init_seed"])
         else:
-            count = sum(key.startswith(f"{name}|theta|") for key in arrays)
-            learner.set_parameters([arrays[f"{name}|theta|{i}"] for i in range(count)],
-                                   [arrays[f"{name}|alpha|{i}"] for i in range(count)])
+            learner.set_parameters(*records.unpack(arrays, name))
         learners[name] = learner
     return learners
-
-
-def _cpus() -> int:
-    import os
-
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 def seed_study(methods: Sequence[str] = METHODS, seeds: Sequence[int] = (0, 1, 2, 3, 4), *,

@@ -12,31 +12,31 @@ held-out score (mean and 95 % interval) — the score
 A notebook calls :func:`learner` with its ``RETRAIN`` switch: ``False`` loads the
 shipped run, ``True`` trains it here with exactly the recipe that made it
 (same class, hyperparameters, task family, iterations and seed). On the stack
-that trained them (:func:`chapter_utils.evaluation.comparison.on_recorded_stack`)
-both give the same parameters, so the notebooks' stored outputs hold either way.
+that trained them (:func:`on_recorded_stack`) both give the same parameters, so
+the notebooks' stored outputs hold either way. The files are read and written
+by :mod:`chapter_utils.evaluation.records`, as notebook 07's are.
 
 The recipes are :data:`RECIPES`, one per shipped learner, named ``"NN name"``
 after the notebook that uses it.
 """
 from __future__ import annotations
 
-import json
-import platform
-from collections.abc import Callable, Sequence
+import os
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from chapter_utils.environment import same_stack
+from chapter_utils.evaluation import records
 from chapter_utils.evaluation.stats import mean_ci
 
 #: The files, inside the package's data folder.
 PARAMETERS_NAME, RECORD_NAME = "notebook_learners.npz", "notebook_learners.json"
 #: Where the training command writes them: the package source, so a run in a checkout updates the shipped files.
-DATA_DIR = Path(__file__).resolve().parents[1] / "data"
+DATA_DIR = records.DATA_DIR
 #: The command that makes them.
 COMMAND = "python -m chapter_utils.tooling.train_shipped"
 
@@ -131,18 +131,14 @@ CURVES = ("losses", "losses_before", "returns_before", "returns_after")
 def record(data_dir: Path | None = None) -> dict[str, Any]:
     """The shipped record: command, date, machine, versions, and per learner its training time,
     iterations and held-out score (see the module docstring)."""
-    if data_dir is None:
-        text = (resources.files("chapter_utils.data") / RECORD_NAME).read_text(encoding="utf-8")
-    else:
-        text = (Path(data_dir) / RECORD_NAME).read_text(encoding="utf-8")
-    return json.loads(text)
+    return records.read_json(RECORD_NAME, data_dir)
 
 
-def _arrays(data_dir: Path | None) -> dict[str, np.ndarray]:
-    if data_dir is None:
-        with (resources.files("chapter_utils.data") / PARAMETERS_NAME).open("rb") as handle:
-            return dict(np.load(handle))
-    return dict(np.load(Path(data_dir) / PARAMETERS_NAME))
+def on_recorded_stack() -> bool:
+    """Whether this kernel runs the TensorFlow and numpy that trained the shipped learners
+    (:func:`chapter_utils.environment.same_stack`): only there does ``RETRAIN = True`` land on
+    the shipped parameters."""
+    return same_stack(record().get("versions", {}))
 
 
 def _recipe(name: str) -> Recipe:
@@ -161,10 +157,8 @@ def load(name: str, data_dir: Path | None = None) -> Any:
     entry = record(data_dir)["learners"].get(name)
     if entry is None:
         raise ValueError(f"{name!r} is not in the shipped record: run {COMMAND}")
-    arrays = _arrays(data_dir)
-    count = entry["tensors"]
-    learner = recipe.make().set_parameters([arrays[f"{name}|theta|{i}"] for i in range(count)],
-                                           [arrays[f"{name}|alpha|{i}"] for i in range(count)])
+    arrays = records.read_arrays(PARAMETERS_NAME, data_dir)
+    learner = recipe.make().set_parameters(*records.unpack(arrays, name))
     for curve in CURVES:
         if f"{name}|{curve}" in arrays:
             setattr(learner, curve, arrays[f"{name}|{curve}"].astype(np.float64))
@@ -221,23 +215,10 @@ def retrain_note(notebook: str, retrain: bool = False) -> str:
 
 
 # -- writing (the training command) ------------------------------------------------------------
-def _stack() -> dict[str, str]:
-    import numpy
-
-    from chapter_utils.environment import import_tensorflow
-    return {"tensorflow": import_tensorflow().__version__, "numpy": numpy.__version__}
-
-
 def save(trained: dict[str, Any], data_dir: Path = DATA_DIR,
          log: Callable[[str], None] | None = print) -> dict[str, Any]:
     """Score each trained learner (name → learner) and write the shipped files; return the record."""
-    import os
-
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    out = {"command": COMMAND, "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-           "machine": f"{platform.machine()}, {platform.system()}, {cpus} CPUs, "
-                      f"Python {platform.python_version()}",
-           "versions": _stack(), "learners": {}}
+    out = {**records.header(COMMAND), "learners": {}}
     if hasattr(os, "getloadavg"):    # the seconds below are honest only beside how busy the machine was
         out["load average at save (1, 5, 15 min)"] = [round(v, 2) for v in os.getloadavg()]
     arrays: dict[str, np.ndarray] = {}
@@ -250,8 +231,7 @@ def save(trained: dict[str, Any], data_dir: Path = DATA_DIR,
             "seed": recipe.seed, "seconds": round(float(fitted.seconds), 1),
             "tensors": len(fitted.theta), "score": recipe.score_text,
             "held_out": [round(float(mean), 4), round(float(half), 4)]}
-        for i, (t, a) in enumerate(zip(fitted.theta, fitted.alpha)):
-            arrays[f"{name}|theta|{i}"], arrays[f"{name}|alpha|{i}"] = t, a
+        arrays.update(records.pack(name, fitted))
         for curve in CURVES:
             values = getattr(fitted, curve, None)
             if values is not None and np.size(values):
@@ -261,20 +241,16 @@ def save(trained: dict[str, Any], data_dir: Path = DATA_DIR,
         if log:
             log(f"{name:22s} {fitted.seconds:6.1f} s   {recipe.score_text.split(',')[0]}: "
                 f"{mean:.4f} ± {half:.4f}")
-    data_dir = Path(data_dir)
-    data_dir.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(data_dir / PARAMETERS_NAME, **arrays)
-    (data_dir / RECORD_NAME).write_text(json.dumps(out, indent=1, ensure_ascii=False) + "\n",
-                                        encoding="utf-8")
+    records.write(data_dir, RECORD_NAME, out, PARAMETERS_NAME, arrays)
     return out
 
 
-def train(names: Sequence[str] = tuple(RECIPES), log: Callable[[str], None] | None = print
-          ) -> dict[str, Any]:
-    """Train the learners ``names`` by their recipes; name → learner."""
+def train(log: Callable[[str], None] | None = print) -> dict[str, Any]:
+    """Train every learner by its recipe; name → learner. All of them, always: the record says
+    one command, date, machine and stack for the whole file."""
     trained = {}
-    for name in names:
+    for name, recipe in RECIPES.items():
         if log:
             log(f"training {name} ...")
-        trained[name] = _recipe(name).train()
+        trained[name] = recipe.train()
     return trained

@@ -145,7 +145,6 @@ def bench_comparison() -> dict[str, float]:
     import sys
 
     import numpy as np
-    import tensorflow as tf
 
     from chapter_utils.evaluation import comparison
     from chapter_utils.tasks import SineTasks
@@ -166,8 +165,7 @@ def bench_comparison() -> dict[str, float]:
     child = subprocess.run([sys.executable, "-c", _ONE_THREAD], capture_output=True, text=True,
                            check=True, cwd=ROOT)
     one_thread = json.loads(child.stdout.strip().splitlines()[-1])
-    extra = {"versions": {"tensorflow": tf.__version__, "numpy": np.__version__},
-             "seed_study": seeds, "one_thread": one_thread, "first_order_k20_seeds": first_order}
+    extra = {"seed_study": seeds, "one_thread": one_thread, "first_order_k20_seeds": first_order}
     path = comparison.save(result, command="python -m chapter_utils.tooling.benchmark comparison",
                            baselines=baselines, extra=extra)
     print(f"wrote {path.relative_to(ROOT)} and {comparison.PARAMETERS_NAME} beside it")
@@ -226,14 +224,13 @@ def bench_panels(names: Sequence[str] = ()) -> dict[str, float]:
     """Each panel's clicks (:func:`chapter_utils.tooling.panel_latency.settings`) on one core and
     unpinned (every CPU this process may use: two on the CI machine): prints a table with both
     columns, returns the number of clicks within target and the slowest click of each."""
-    import os
-
+    from chapter_utils.environment import available_cpus
     from chapter_utils.tooling import panel_latency as pl
 
     print(f"load average before: {pl.load_average()}")
     one = pl.time_panels(names, one_core=True)
     two = pl.time_panels(names, one_core=False)
-    n = len(os.sched_getaffinity(0))
+    n = available_cpus()
     cores = f"{n} core{'s' * (n != 1)}"           # unpinned: every CPU this process may use
     print(f"{'panel':15s} {'setting':32s} {'1 core':>7s} {cores:>8s} {'target':>6s}  within (1 core)")
     for a, b in zip(one, two):

@@ -68,11 +68,7 @@ def test_retraining_the_quickest_recipe_gives_the_shipped_parameters():
     """RETRAIN = True trains what was shipped: the recipe of 02's first-order MAML (about 15 s),
     run again here, ends at the shipped θ — on the TensorFlow and numpy that trained it (another
     stack sums in another order, so there it is only the score test above that applies)."""
-    import numpy
-
-    from chapter_utils.environment import import_tensorflow
-
-    if (import_tensorflow().__version__, numpy.__version__) != tuple(RECORD["versions"].values()):
+    if not shipped.on_recorded_stack():
         pytest.skip(f"the shipped learners were trained on {RECORD['versions']}")
     name = "02 first-order MAML"
     again, shipped_one = shipped.RECIPES[name].train(), shipped.load(name)
