@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from chapter_utils.tooling.run_notebooks import kernel_pid
 from chapter_utils.tooling.run_times import kernel_peak_bytes
 
 DEFAULT_LIMIT_GIB = 1.2e9 / 1024 ** 3   # 1.2 GB
@@ -54,11 +55,7 @@ def _kernel_pid(item) -> int | None:
         return None
     if not isinstance(item, IPyNbCell):
         return None
-    kernel = getattr(item.parent, "kernel", None)
-    manager = getattr(kernel, "km", None)
-    provisioner = getattr(manager, "provisioner", None)  # jupyter_client >= 7
-    pid = getattr(provisioner, "pid", None)
-    return pid if isinstance(pid, int) else None
+    return kernel_pid(getattr(getattr(item.parent, "kernel", None), "km", None))
 
 
 def _record(item) -> tuple[_Peak, int] | None:

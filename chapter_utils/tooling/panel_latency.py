@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from chapter_utils.environment import available_cpus
 from chapter_utils.tooling.run_times import ONE_THREAD_ENV
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -301,9 +302,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     unknown = [p for p in args.panels if p not in PANELS]
     if unknown:
         parser.error(f"unknown panel(s) {', '.join(unknown)}; choose from {', '.join(PANELS)}")
-    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else [0] * (os.cpu_count() or 1)
-    where = (f"one core (CPU {args.cpu if args.cpu is not None else cpus[0]}, one thread)"
-             if args.one_core else f"unpinned, {len(cpus)} CPU(s)")
+    first = min(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 0
+    where = (f"one core (CPU {args.cpu if args.cpu is not None else first}, one thread)"
+             if args.one_core else f"unpinned, {available_cpus()} CPU(s)")
     print(f"Train click to figure shown, seconds ({where}; median of {args.repeats}); "
           f"load average before: {load_average()}")
     records = time_panels(args.panels, args.one_core, args.cpu, args.repeats)

@@ -108,13 +108,10 @@ def _kernel_env(root: Path, one_core: bool = False) -> dict[str, str]:
 STALL_SECONDS = 120.0
 
 
-def _cpu_seconds(pid: int) -> float | None:
-    """User + system CPU seconds of process ``pid`` (all its threads); ``None`` without /proc."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def kernel_pid(manager: object) -> int | None:
+    """The process id of the kernel a jupyter_client kernel manager started, or ``None``."""
+    pid = getattr(getattr(manager, "provisioner", None), "pid", None)   # jupyter_client >= 7
+    return pid if isinstance(pid, int) else None
 
 
 class _StallWatch(threading.Thread):
@@ -131,8 +128,8 @@ class _StallWatch(threading.Thread):
     def run(self) -> None:
         last_cpu, since = None, time.monotonic()
         while not self.done.wait(min(5.0, self.stall_seconds / 4)):
-            pid = getattr(getattr(self.client.km, "provisioner", None), "pid", None)
-            cpu = _cpu_seconds(pid) if isinstance(pid, int) else None
+            pid = kernel_pid(self.client.km)
+            cpu = run_times.cpu_seconds(pid) if pid is not None else None
             if cpu is None or self.running_cell is None or cpu != last_cpu:
                 last_cpu, since = cpu, time.monotonic()
                 continue
@@ -189,7 +186,7 @@ def _execute_once(path: Path, root: Path, timeout: int, one_core: bool,
         resources={"metadata": {"path": str(path.parent)}},
         record_timing=False,  # no timestamps in cell metadata: re-runs give clean diffs
     )
-    peak: list[int] = []
+    peak: list[int | None] = [None]    # VmHWM only grows: the last reading is the peak
     watch = _StallWatch(client, stall_seconds)
 
     def cell_started(cell_index: int, **_) -> None:
@@ -197,10 +194,10 @@ def _execute_once(path: Path, root: Path, timeout: int, one_core: bool,
 
     def cell_executed(**_) -> None:
         watch.running_cell = None
-        pid = getattr(getattr(client.km, "provisioner", None), "pid", None)
-        now = run_times.kernel_peak_bytes(pid) if isinstance(pid, int) else None
+        pid = kernel_pid(client.km)
+        now = run_times.kernel_peak_bytes(pid) if pid is not None else None
         if now is not None:
-            peak.append(now)
+            peak[0] = now
 
     client.on_cell_start = cell_started
     client.on_cell_executed = cell_executed
@@ -214,7 +211,7 @@ def _execute_once(path: Path, root: Path, timeout: int, one_core: bool,
     try:
         start = time.perf_counter()
         client.execute(env=_kernel_env(root, one_core))
-        return nb, time.perf_counter() - start, max(peak, default=None)
+        return nb, time.perf_counter() - start, peak[0]
     except DeadKernelError:
         if watch.stalled_at is not None:
             raise _Stalled(f"kernel idle for {stall_seconds:.0f} s in cell {watch.stalled_at}") from None

@@ -16,6 +16,8 @@ import os
 import platform
 from pathlib import Path
 
+from chapter_utils.environment import available_cpus
+
 #: Where the times live (beside this module, so the generator finds them in any checkout).
 PATH = Path(__file__).with_name("run_times.json")
 #: The two settings a notebook is timed in.
@@ -45,6 +47,16 @@ def kernel_peak_bytes(pid: int) -> int | None:
                 raise ValueError(f"unexpected unit in /proc/{pid}/status: {line!r}")
             return int(value) * 1024
     return None
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds of process ``pid`` (all its threads, from ``/proc/<pid>/stat``);
+    ``None`` where there is no ``/proc`` or the process is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def path_in(root: Path) -> Path:
@@ -87,8 +99,8 @@ def record(times: dict[str, float], setting: str, path: Path = PATH,
         memory.update({stem: round(float(m)) for stem, m in peak_mib.items()})
         entry["peak MiB"] = dict(sorted(memory.items()))
     entry["measured"] = {"date": datetime.date.today().isoformat(), "cpu": cpu_model(),
-                         "cpus available": len(os.sched_getaffinity(0))
-                         if hasattr(os, "sched_getaffinity") else os.cpu_count()}
+                         # what the kernels ran on: one pinned CPU, or every CPU this process may use
+                         "cpus available": 1 if setting == "one core" else available_cpus()}
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
