@@ -159,16 +159,10 @@ def _ranked() -> tuple[str, ...]:
     scripts, :func:`validation_tasks`) at the step count each adapts with, mean of 1- and 5-shot;
     the held-out scores play no part in the ranking."""
     try:
-        settings = shipped_record()["settings"]
+        scores = validation_ranking_scores()
     except (FileNotFoundError, KeyError, OSError):
         return META_LEARNERS
-
-    def mean(name):
-        s = settings[name]
-        v, steps = s["steps_validation"], s["hyperparameters"]["eval_steps"]
-        i = v["candidates"].index(steps)
-        return np.mean([v[k][i] for k in v if k.endswith("-shot")])
-    return tuple(sorted(META_LEARNERS, key=mean, reverse=True))
+    return tuple(sorted(META_LEARNERS, key=scores.get, reverse=True))
 
 
 def validation_ranking_scores() -> dict[str, float]:
@@ -202,7 +196,10 @@ def _build(name: str):
         data = np.load(f)
         theta = [data[f"{name}/theta/{i}"] for i in range(record["n_theta"])]
         alpha = [data[f"{name}/alpha/{i}"] for i in range(record["n_alpha"])]
+        losses = data[f"{name}/losses"] if f"{name}/losses" in data.files else None
     learner.set_parameters(theta, alpha)
+    if losses is not None:                 # the training curve, as a fitted learner has it
+        learner.losses = losses.astype(float)
     learner.seconds = float(record["seconds"])
     return learner
 

@@ -40,6 +40,7 @@ from chapter_utils.learners.base import (
     MetaLearner,
     adam_slots,
     adam_update,
+    predict_by_steps,
     schedule,
     shared,
 )
@@ -269,19 +270,13 @@ class CharacterLearner(MetaLearner):
         sets ``(T, M, 28, 28)`` with labels ``(T, M)``, after each count in ``steps``.
         Returns ``(len(steps), T, Q, N)``."""
         self._require_fit()
-        wanted = check_step_counts(steps)
         n_way = int(np.max(y_support)) + 1
         xs, ys = tf.constant(x_support, tf.float32), tf.constant(y_support, tf.int32)
         xq = tf.constant(x_query, tf.float32)
-        body, head = _batched_start(self._theta, x_support.shape[0], n_way)
         alpha = self._alpha_for(0)
-        done, out = 0, {}
-        for s in sorted(set(wanted)):
-            if s > done:
-                body, head = _adapt(body, head, alpha, xs, ys, s - done)
-                done = s
-            out[s] = _probabilities_fn()(body, head, xq).numpy()
-        return np.stack([out[s] for s in wanted])
+        return predict_by_steps(_batched_start(self._theta, x_support.shape[0], n_way),
+                                lambda state, done, n: _adapt(*state, alpha, xs, ys, n),
+                                lambda state: _probabilities_fn()(*state, xq).numpy(), steps)
 
     def adapt(self, images: np.ndarray, labels: np.ndarray, steps: int | None = None
               ) -> Callable[[np.ndarray], np.ndarray]:
@@ -338,8 +333,7 @@ class CharacterMetaSGD(CharacterLearner):
 
     @property
     def label(self) -> str:
-        return f"first-order {self.LABEL}" if self.first_order and not self.LABEL.startswith("first") \
-            else self.LABEL
+        return f"first-order {self.LABEL}" if self.first_order else self.LABEL
 
     def _start(self, seed: int):
         theta, _, rng = super()._start(seed)

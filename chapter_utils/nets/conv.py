@@ -21,6 +21,7 @@ import numpy as np
 
 from chapter_utils.checks import RngLike, as_generator, check_positive_int
 from chapter_utils.environment import import_tensorflow
+from chapter_utils.nets.mlp import count, tile  # noqa: F401  (the same helpers serve both networks)
 
 tf = import_tensorflow()
 
@@ -99,14 +100,3 @@ def cross_entropy(body: Sequence, head: Sequence, x, labels):
     loss = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=z)
     return tf.reduce_mean(loss, axis=-1)
 
-
-def tile(params: Sequence, batch: int) -> list:
-    """Copy unbatched parameters ``batch`` times along a new leading task axis."""
-    batch = check_positive_int(batch, "batch")
-    tensors = [tf.convert_to_tensor(p) for p in params]
-    return [tf.broadcast_to(t[None], [batch, *t.shape]) for t in tensors]
-
-
-def count(params: Sequence) -> int:
-    """Number of scalars in ``params``."""
-    return int(sum(np.prod(p.shape) for p in params))

@@ -45,6 +45,7 @@ from typing import Any
 import ipywidgets as widgets
 import numpy as np
 
+from chapter_utils.checks import check_steps
 from chapter_utils.tasks.characters import BOX, SIZE
 
 #: Fewest and most characters the reader can invent (the shipped learners are meta-trained 5-way).
@@ -358,10 +359,7 @@ class DrawingPanel(widgets.VBox):
                  warm_up: bool = True):
         if isinstance(n_way, bool) or not isinstance(n_way, (int, np.integer)) or not MIN_WAY <= n_way <= MAX_WAY:
             raise ValueError(f"n_way must be an integer from {MIN_WAY} to {MAX_WAY}, got {n_way!r}")
-        if steps is not None and (isinstance(steps, bool) or not isinstance(steps, (int, np.integer))
-                                  or steps < 0):
-            raise ValueError(f"steps must be None or a non-negative integer, got {steps!r}")
-        self.n_way, self.steps = int(n_way), steps
+        self.n_way, self.steps = int(n_way), None if steps is None else check_steps(steps)
         self.frame = _default_frame() if frame is None else frame
         learners = dict(shipped_methods() if methods is None else methods)
         others = dict(shipped_baselines() if baselines is None else baselines)

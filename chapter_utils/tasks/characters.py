@@ -246,9 +246,11 @@ def character_set(variants: int = VARIANTS, seed: int = 0) -> CharacterSet:
 @lru_cache(maxsize=4)
 def _character_set(variants: int, seed: int) -> CharacterSet:
     start = time.perf_counter()
-    kept, bases, images = [], [], []
+    candidates = _candidates()
+    kept, images = [], []
+    bases = np.empty((len(candidates), SIZE * SIZE))   # each kept character's first face, normalised
     dropped = 0
-    for char, script, faces in _candidates():
+    for char, script, faces in candidates:
         framed = []
         for face in faces:
             raster = glyph_raster(char, face)
@@ -258,10 +260,10 @@ def _character_set(variants: int, seed: int) -> CharacterSet:
             continue
         base = framed[0] - framed[0].mean()
         base = base / (np.linalg.norm(base) + 1e-9)
-        if bases and np.max(np.stack(bases) @ base.ravel()) > LOOKALIKE_CORRELATION:
+        if kept and np.max(bases[:len(kept)] @ base.ravel()) > LOOKALIKE_CORRELATION:
             dropped += 1
             continue
-        bases.append(base.ravel())
+        bases[len(kept)] = base.ravel()
         rng = np.random.default_rng([seed, ord(char)])
         picks = [framed[i % len(framed)] for i in rng.permutation(max(variants, len(framed)))[:variants]]
         images.append(np.stack([np.round(255 * distort(p, rng)) for p in picks]).astype(np.uint8))
