@@ -23,8 +23,9 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-#: The release; the Colab setup cells install the tag ``v<__version__>`` (pyproject.toml reads it from here).
-__version__ = "0.3.0"
+#: The release (pyproject.toml reads it from here); a Colab setup cell reinstalls the package when the
+#: installed version differs (tooling/generated_cells.py).
+__version__ = "0.3.1"
 
 #: The front door: public name → the module that defines it.
 _PUBLIC = {

@@ -123,7 +123,8 @@ def test_setup_cell_outputs_kept_if_source_unchanged_and_cleared_if_changed(tmp_
     nbformat.write(nb, path)
     assert update_all(root) == [path]
     fresh = _read(path).cells[2]
-    assert fresh.source == setup_source()
+    # tmp_path is no git checkout, so the regenerated cell keeps the commit the cell pinned
+    assert fresh.source == setup_source(commit=navigation.pinned_commit(kept.source))
     assert fresh.outputs == [] and fresh.execution_count is None
 
 
@@ -132,7 +133,7 @@ def test_generated_cells_are_not_duplicated(tmp_path):
     update_all(root)
     path = _first_other(root)
     nb = _read(path)
-    nb.cells.insert(3, nbformat.v4.new_code_cell(setup_source()))  # e.g. a bad merge
+    nb.cells.insert(3, nbformat.v4.new_code_cell(nb.cells[2].source))  # e.g. a bad merge
     nbformat.write(nb, path)
     update_all(root)
     cells = _read(path).cells
@@ -180,22 +181,34 @@ def test_generated_cells_are_in_place(path):
         assert any(c.source.startswith(CONTENTS_MARKER) for c in cells)
     else:
         assert setups == [2], f"{path.name}: the setup cell must follow the top navigation"
-        assert cells[2].source == setup_source(by_stem(path.stem).custom_widgets)
+        commit = navigation.release_commit(ROOT) or navigation.pinned_commit(cells[2].source)
+        assert cells[2].source == setup_source(by_stem(path.stem).custom_widgets, commit=commit), (
+            f"{path.name}: setup cell out of date; run python -m chapter_utils.tooling.generated_cells")
+
+
+COMMIT = "0123456789abcdef0123456789abcdef01234567"  # any full commit id
 
 
 def test_setup_source_is_short_and_installs_only_the_helpers():
-    source = setup_source()
+    source = setup_source(commit=COMMIT)
     lines = source.split("\n")
     assert lines[0] == SETUP_MARKER and len(lines) <= 16
     compile(source, "<setup cell>", "exec")
-    assert f"git+https://github.com/{REPOSITORY}@v{chapter_utils.__version__}" in source, "pinned to the release"
+    assert f'"git+https://github.com/{REPOSITORY}@{COMMIT}"' in source, "pinned to one commit"
+    assert navigation.pinned_commit(source) == COMMIT
     assert f"@{BRANCH}" not in source, "never the branch head"
     assert '"google.colab" in sys.modules' in source
     install = source[source.index("check_call"):source.index("])")]
     assert "tensorflow" not in install.lower(), "Colab ships TensorFlow; do not reinstall it"
     assert "%pip" not in source and "subprocess.check_call" in source
     assert "enable_custom_widget_manager" not in source
-    assert "output.enable_custom_widget_manager()" in setup_source(custom_widgets=True)
+    assert "output.enable_custom_widget_manager()" in setup_source(custom_widgets=True, commit=COMMIT)
+
+
+@pytest.mark.parametrize("bad", ["v0.3.0", "main", "0123456", COMMIT.upper(), None])
+def test_install_url_takes_only_a_full_commit_id(bad):
+    with pytest.raises(ValueError, match="40-hex"):
+        navigation.install_url(bad)
 
 
 # Runs a setup cell as if on Colab: a stand-in google.colab module records the custom widget
@@ -224,18 +237,18 @@ def _run_as_colab(source: str) -> list[str]:
 
 def test_on_colab_the_setup_cell_installs_only_when_its_release_is_missing():
     installed = chapter_utils.__version__  # the editable install here is the current release
-    assert _run_as_colab(setup_source()) == [], "reinstalled a release that is already installed"
-    other = _run_as_colab(setup_source(version="99.0.0"))
-    assert other == [f"git+https://github.com/{REPOSITORY}@v99.0.0"], other
+    assert _run_as_colab(setup_source(commit=COMMIT)) == [], "reinstalled a release that is already installed"
+    other = _run_as_colab(setup_source(version="99.0.0", commit=COMMIT))
+    assert other == [f"git+https://github.com/{REPOSITORY}@{COMMIT}"], other
     assert installed != "99.0.0"
 
 
 def test_on_colab_the_setup_cell_enables_the_custom_widget_manager_when_asked():
-    assert _run_as_colab(setup_source(custom_widgets=True)) == ["widgets"]
+    assert _run_as_colab(setup_source(custom_widgets=True, commit=COMMIT)) == ["widgets"]
 
 
 def test_setup_cell_runs_outside_colab_without_importing_tensorflow():
-    code = setup_source() + "\nassert 'tensorflow' not in sys.modules, 'setup imported TensorFlow'\n"
+    code = setup_source(commit=COMMIT) + "\nassert 'tensorflow' not in sys.modules, 'setup imported TensorFlow'\n"
     paths = [str(ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT / NOTEBOOK_DIR, env=env,
