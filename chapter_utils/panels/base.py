@@ -28,7 +28,9 @@ Only widget APIs present in both ipywidgets 7.7 (what Colab ships) and 8 are use
 """
 from __future__ import annotations
 
+import base64
 import html
+import io
 import math
 import re
 import time
@@ -176,6 +178,11 @@ class HyperparameterPanel:
     baseline:
         Optional ``(loss, "what scores it")`` quoted in the divergence message
         so a reader can judge the blown-up loss.
+    crop:
+        ``True`` (the default): the figure is shown as IPython shows any figure, cropped to
+        its artists (``bbox_inches="tight"``, which lays the figure out a second time).
+        ``False``: shown as drawn, for a ``draw`` that sets fixed margins — one layout pass
+        fewer (notebook 04's panel, whose click has a 1 s budget).
 
     After each click, :attr:`timings` holds its seconds: ``"train"`` (the ``train`` call),
     ``"draw"`` (the ``draw`` call: the figure's artists and layout), ``"render"`` (the figure
@@ -190,7 +197,7 @@ class HyperparameterPanel:
                  draw: DrawFn, *, title: str = "", summary: Optional[Callable[[Any], str]] = None,
                  divergence_hint: str = "try a smaller learning rate",
                  max_loss: Optional[float] = None,
-                 baseline: Optional[tuple[float, str]] = None) -> None:
+                 baseline: Optional[tuple[float, str]] = None, crop: bool = True) -> None:
         if not controls:
             raise ValueError("a panel needs at least one control")
         for name, control in controls.items():
@@ -203,6 +210,7 @@ class HyperparameterPanel:
         self.divergence_hint = divergence_hint
         self.max_loss = max_loss
         self.baseline = baseline
+        self.crop = bool(crop)
         self.button = widgets.Button(description="Train", button_style="primary",
                                      icon="play", tooltip="Retrain with these settings")
         self.progress = widgets.IntProgress(value=0, min=0, max=1, description="",
@@ -275,8 +283,13 @@ class HyperparameterPanel:
         self._report(f"Done in {seconds:.2f} s{extra}.", ok=True)
         return result
 
+    #: Seconds between two moves of the progress bar (each move is a message the Jupyter server
+    #: relays to the page; on Binder's one CPU the server shares it with the kernel), besides
+    #: at most about 20 moves per run and the move to each run's end.
+    progress_interval: float = 0.1
+
     def _make_progress(self) -> Callable[..., None]:
-        state = {"shown": -1, "label": ""}
+        state = {"shown": -1, "label": "", "at": -math.inf}
 
         def progress(iteration: int, total: int, loss: float, label: str = "") -> None:
             if not math.isfinite(loss) or (self.max_loss is not None and loss > self.max_loss):
@@ -284,10 +297,11 @@ class HyperparameterPanel:
             if label != state["label"]:
                 state["label"], state["shown"] = label, -1
                 self.status.value = f"Training {html.escape(label)}…"
-            # Throttle: about 20 bar updates per run (each is a message to the browser).
             step = max(1, total // 20)
-            if iteration == total or iteration - state["shown"] >= step:
-                state["shown"] = iteration
+            now = time.perf_counter()
+            if iteration == total or (iteration - state["shown"] >= step
+                                      and now - state["at"] >= self.progress_interval):
+                state["shown"], state["at"] = iteration, now
                 self.progress.max = max(1, total)
                 self.progress.value = min(iteration, total)
         return progress
@@ -326,15 +340,23 @@ class HyperparameterPanel:
             plt.close(figure)
 
     def _display_figure(self, figure: Any) -> None:
-        """``display(figure)``, in its two steps: the display formatter renders the figure (for
-        matplotlib's inline backend: a PNG) — timed as ``"render"`` — then the image is published."""
+        """``display(figure)``, in its two steps: the figure is rendered as a PNG — by IPython's
+        display formatter (matplotlib's inline backend), or as drawn without ``crop`` — timed
+        as ``"render"``; then the image is published."""
         start = time.perf_counter()
         shell = get_ipython()
         if shell is None:                  # plain Python: nothing renders a figure
             display(figure)
             self.timings["render"] = 0.0
             return
-        data, metadata = shell.display_formatter.format(figure)
+        if self.crop:
+            data, metadata = shell.display_formatter.format(figure)
+        else:
+            buffer = io.BytesIO()
+            figure.savefig(buffer, format="png")
+            data = {"image/png": base64.b64encode(buffer.getvalue()).decode("ascii"),
+                    "text/plain": repr(figure)}
+            metadata = {}
         self.timings["render"] = time.perf_counter() - start
         if data:                           # empty when the object displayed itself
             publish_display_data(data, metadata=metadata)

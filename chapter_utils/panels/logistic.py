@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from chapter_utils import plotting
+from chapter_utils.checks import check_positive_int
 from chapter_utils.evaluation.stats import running_mean
 from chapter_utils.panels.base import HyperparameterPanel, int_slider, log_slider
 from chapter_utils.reference import logistic_meta_sgd as msgd
@@ -37,6 +38,13 @@ LN2 = float(np.log(2))
 #: Held-out tasks a panel scores on (the notebook's §7.4.4 uses 2 000), and their seed.
 PANEL_TASKS = 500
 PANEL_SEED = 7
+#: Query points per training task (``meta_train``'s default, the chapter's 10), and the seed of
+#: the training tasks every learner of a click shares (:class:`SharedBatches`).
+TRAIN_QUERY = 10
+TASK_SEED = 1
+#: :func:`draw_comparison`'s margins (figure fractions): room for the y labels, the slanted
+#: method names under the middle axes and the titles.
+MARGINS = dict(left=0.055, right=0.99, bottom=0.2, top=0.91, wspace=0.2)
 
 
 def draw_comparison(comparison: msgd.MethodComparison, groups: Sequence[str] | np.ndarray,
@@ -75,8 +83,40 @@ def draw_comparison(comparison: msgd.MethodComparison, groups: Sequence[str] | n
     axes[1].set_ylim(0.0, 1.0)
     plotting.plot_coordinates(axes[2], comparison.trained["Meta-SGD"].alpha, groups,
                               ylabel="learned α", title="Meta-SGD's learning rates")
-    fig.tight_layout()
+    # Fixed margins, not tight_layout: it lays the figure out once more (about 0.05 s of the
+    # panel's 1 s budget on one core), and the panel shows the figure uncropped (crop=False).
+    fig.subplots_adjust(**MARGINS)
     return fig
+
+
+class SharedBatches:
+    """A sampler that hands every learner of a panel click the same meta-batches, in order.
+
+    It draws ``iterations`` batches (``family.sample_batch(tasks_per_batch, shots, query, rng)``
+    each, as the first learner asks for them), returns them one after another and starts again
+    after the last, so
+    each :func:`~chapter_utils.reference.logistic_meta_sgd.meta_train` run of ``iterations``
+    meta-iterations sees the same tasks: a comparison on common tasks, and a quarter of the
+    sampling a click would otherwise do — most of its training time (notebook 04, §7.4.5).
+    Asked for another batch shape, it raises ``ValueError``.
+    """
+
+    def __init__(self, family: LogisticTasks, iterations: int, tasks_per_batch: int, shots: int,
+                 query: int, rng: np.random.Generator) -> None:
+        self.family, self.iterations, self.rng = family, check_positive_int(iterations, "iterations"), rng
+        self.shape = (tasks_per_batch, shots, query)
+        self.batches: list[tuple[np.ndarray, ...]] = []
+        self.served = 0
+
+    def __call__(self, n: int, k_train: int, k_test: int, rng: object = None) -> tuple[np.ndarray, ...]:
+        if (n, k_train, k_test) != self.shape:
+            raise ValueError(f"these shared batches are {self.shape} (tasks, shots, query), "
+                             f"asked for {(n, k_train, k_test)}")
+        index = self.served % self.iterations
+        if index == len(self.batches):
+            self.batches.append(self.family.sample_batch(*self.shape, self.rng))
+        self.served += 1
+        return self.batches[index]
 
 
 def _summary(comparison: msgd.MethodComparison) -> str:
@@ -103,7 +143,8 @@ def logistic_panel(family: LogisticTasks, query: int = 100, *,
     calls ``msgd.compare_with_tuned_maml(family.sample_batch, family.dim, held_out,
     grid=(maml_alpha,), **values)`` — Meta-SGD, learned scalar α, plain MAML and the chapter's
     rule — with ``iterations`` meta-iterations each (300: a tenth of §7.4.4's budget) and
-    ``seed=0``. Plain MAML is trained once, with the fixed step ``maml_alpha`` (pass the α
+    ``seed=0`` (their starting θ and α), all four on the same ``iterations`` meta-batches of
+    training tasks (:class:`SharedBatches`, seed :data:`TASK_SEED`, drawn once per click). Plain MAML is trained once, with the fixed step ``maml_alpha`` (pass the α
     the notebook's grid picked, ``comparison.maml_alpha``; 0.5 is what notebooks 04 and 08
     pick) — the grid is not re-run per click, which keeps a click near a second on one
     core; the status line says so;
@@ -114,9 +155,9 @@ def logistic_panel(family: LogisticTasks, query: int = 100, *,
     Ranges: ``alpha_init`` 0.01–3, ``beta`` 0.01–100, ``inner_steps`` 1–5, ``shots`` 1–40,
     ``tasks_per_batch`` 1–32 — each end, the others at their defaults, answers within issue
     16's 1 s on Binder's one CPU (``python -m chapter_utils.tooling.panel_latency --one-core
-    logistic``). A click's time grows with ``tasks_per_batch``: four learners each sample
-    300 batches of ``tasks_per_batch`` tasks with ``shots + query`` points, and at 64 tasks that
-    sampling alone took most of a second.
+    logistic``; ``tests/browser/test_panels.py`` clicks the slow ends in the page). A click's
+    time grows with ``shots`` and ``tasks_per_batch``: drawing the training tasks is much of it,
+    which is why the four learners share one set of them (:class:`SharedBatches`).
     """
 
     if not maml_alpha > 0:
@@ -127,9 +168,11 @@ def logistic_panel(family: LogisticTasks, query: int = 100, *,
         return family.sample_batch(PANEL_TASKS, shots, query, rng=PANEL_SEED)
 
     def train(values: dict, progress: Callable[..., None]) -> msgd.MethodComparison:
-        return msgd.compare_with_tuned_maml(family.sample_batch, family.dim,
-                                            held_out(values["shots"]), grid=(maml_alpha,),
-                                            iterations=iterations, seed=0, progress=progress,
+        tasks = SharedBatches(family, iterations, values["tasks_per_batch"], values["shots"],
+                              TRAIN_QUERY, np.random.default_rng(TASK_SEED))
+        return msgd.compare_with_tuned_maml(tasks, family.dim, held_out(values["shots"]),
+                                            grid=(maml_alpha,), iterations=iterations,
+                                            query=TRAIN_QUERY, seed=0, progress=progress,
                                             **values)
 
     def draw(comparison: msgd.MethodComparison) -> Figure:
@@ -145,4 +188,4 @@ def logistic_panel(family: LogisticTasks, query: int = 100, *,
     return HyperparameterPanel(controls, train, draw, summary=_summary,
                                title="Meta-SGD on structured logistic tasks",
                                divergence_hint="try a smaller β", max_loss=10.0,
-                               baseline=(LN2, "predicting ½ everywhere"))
+                               baseline=(LN2, "predicting ½ everywhere"), crop=False)

@@ -129,9 +129,10 @@ SPECS: tuple[NotebookSpec, ...] = (
                   diverge=(("inner_lr", 10.0),), latency_target=10.0),
     ), run_all_timeout=1800.0),
     # 04 also builds `stress`, a second panel it never displays (its check cell trains it).
+    # Its moves are the slowest end of each slider (the others only change numbers, not work).
     NotebookSpec("04_meta_sgd_from_scratch", (
         PanelSpec("panel",
-                  moves=(("alpha_init", 1.0), ("beta", 1.0), ("inner_steps", 3), ("shots", 5),
+                  moves=(("alpha_init", 3.0), ("beta", 1.0), ("inner_steps", 5), ("shots", 40),
                          ("tasks_per_batch", 32)),
                   diverge=(("beta", 100.0),), latency_target=1.0),
     )),

@@ -6,7 +6,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from chapter_utils.panels.logistic import LN2, draw_comparison, logistic_panel
+from chapter_utils.panels.logistic import LN2, SharedBatches, draw_comparison, logistic_panel
 from chapter_utils.reference import logistic_meta_sgd as msgd
 from chapter_utils.tasks import LogisticTasks
 
@@ -78,3 +78,31 @@ def test_loss_axis_has_units_and_is_capped_below_the_chapters_curve():
     assert ax.get_ylim()[1] < comparison.trained["chapter's code"].query_loss.max()
     assert ax.get_ylim()[1] >= top
     plt.close(figure)
+
+
+def test_shared_batches_repeat_the_same_tasks_for_each_run():
+    tasks = SharedBatches(LogisticTasks(), 3, 2, 5, 10, np.random.default_rng(0))
+    first = [tasks(2, 5, 10) for _ in range(3)]
+    second = [tasks(2, 5, 10, np.random.default_rng(99)) for _ in range(3)]   # its rng is ignored
+    assert all(a is b for a, b in zip(first, second)), "each run gets the same batches, in order"
+    assert not np.array_equal(first[0][0], first[1][0]), "but a run's batches differ"
+    assert first[0][0].shape == (2, 5, 50) and first[0][2].shape == (2, 10, 50)
+    with pytest.raises(ValueError, match="asked for"):
+        tasks(2, 6, 10)
+
+
+def test_a_click_draws_the_training_tasks_once_for_all_four_learners(monkeypatch):
+    drawn = []
+    original = LogisticTasks.sample_batch
+
+    def counted(self, n, k_train, k_test, rng=None):
+        drawn.append((n, k_train, k_test))
+        return original(self, n, k_train, k_test, rng)
+
+    monkeypatch.setattr(LogisticTasks, "sample_batch", counted)
+    panel = logistic_panel(LogisticTasks(), query=20, iterations=15)
+    panel.controls["tasks_per_batch"].value = 3
+    comparison = panel.train()
+    assert comparison is not None and len(comparison.trained) == 4
+    assert drawn.count((3, 10, 10)) == 15, "one draw per meta-iteration, shared by the four"
+    assert drawn.count((500, 10, 20)) == 1, "the held-out tasks, drawn once"

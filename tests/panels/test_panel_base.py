@@ -160,18 +160,33 @@ def test_other_exceptions_are_bugs_and_propagate():
     assert not panel.button.disabled
 
 
-def test_progress_updates_are_throttled():
-    def train(values, progress):
-        for i in range(1, 10001):
-            progress(i, 10000, 1.0)
-        return [1.0]
-
+def _counted_updates(panel):
     updates = []
-    panel = _panel(train)
     panel.progress.observe(lambda change: updates.append(change["new"]), names="value")
+    return updates
+
+
+def _ten_thousand_iterations(values, progress):
+    for i in range(1, 10001):
+        progress(i, 10000, 1.0)
+    return [1.0]
+
+
+def test_progress_updates_are_throttled_by_count():
+    panel = _panel(_ten_thousand_iterations)
+    panel.progress_interval = 0.0            # no time limit: at most about 20 moves per run
+    updates = _counted_updates(panel)
     panel.train()
     assert 10 <= len(updates) <= 30      # each update is a message to the browser
     assert panel.progress.value == 10000
+
+
+def test_progress_updates_are_throttled_by_time():
+    panel = _panel(_ten_thousand_iterations)
+    panel.progress_interval = 60.0           # a run far shorter than a minute: start and end only
+    updates = _counted_updates(panel)
+    panel.train()
+    assert updates[-1] == 10000 and len(updates) <= 3, updates
 
 
 @pytest.mark.parametrize("make", [
@@ -224,3 +239,48 @@ def test_a_click_is_timed_in_parts():
     diverging.controls["beta"].value = 10.0
     diverging.train()
     assert set(diverging.timings) == {"train", "total"}, "a diverged run draws nothing"
+
+
+class _FakeShell:
+    """Stands in for IPython: its display formatter renders figures the way the inline backend
+    does (cropped to the artists) and counts its calls."""
+
+    def __init__(self):
+        self.formatted = 0
+        self.display_formatter = self
+
+    def format(self, figure):
+        import base64
+        import io
+        self.formatted += 1
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", bbox_inches="tight")
+        return {"image/png": base64.b64encode(buffer.getvalue()).decode()}, {}
+
+
+def _png_size(data):
+    import base64
+    import struct
+    raw = base64.b64decode(data["image/png"])
+    assert raw[:8] == b"\x89PNG\r\n\x1a\n"
+    return struct.unpack(">II", raw[16:24])      # the IHDR chunk: width, height
+
+
+@pytest.mark.parametrize("crop", [True, False])
+def test_the_figure_is_cropped_by_ipython_or_shown_as_drawn(monkeypatch, crop):
+    from chapter_utils.panels import base
+    shell, shown = _FakeShell(), []
+    monkeypatch.setattr(base, "get_ipython", lambda: shell)
+    monkeypatch.setattr(base, "publish_display_data", lambda data, metadata=None: shown.append(data))
+    panel = _panel(_converging, crop=crop)
+    panel.train()
+    assert len(shown) == 1 and panel.timings["render"] > 0
+    width, height = _png_size(shown[0])
+    figure = _draw([1.0, 0.5])                   # what the panel drew, at the same size
+    full = tuple(round(v) for v in figure.get_size_inches() * figure.dpi)
+    plt.close(figure)
+    if crop:
+        assert shell.formatted == 1 and (width, height) != full, "IPython's formatter crops"
+    else:
+        assert shell.formatted == 0 and (width, height) == full, "shown as drawn, uncropped"
+        assert shown[0]["text/plain"].startswith("<Figure size")
