@@ -66,12 +66,12 @@ def bench_scratch(repeats: int = 3) -> dict[str, float]:
             results[f"{method}, {steps} inner step(s): ms per meta-iteration "
                     f"(16 tasks x 10 shots)"] = 1000 * seconds / iterations
 
-    held_out = family.sample_batch(500, 10, 100, rng=7)   # the panel caches it per k
+    from chapter_utils.panels import logistic as panel
+    held_out = family.sample_batch(panel.PANEL_TASKS, panel.DEFAULTS["shots"], 100,
+                                   rng=panel.PANEL_SEED)   # the panel caches it per k
 
-    def panel_compute() -> None:  # what notebook 04's panel (panels.logistic) trains at its defaults
-        msgd.compare_methods(family.sample_batch, family.dim, held_out, iterations=300,
-                             tasks_per_batch=16, shots=10, inner_steps=1, beta=0.5,
-                             alpha_init=0.1, seed=0)
+    def panel_compute() -> None:  # what a click of notebook 04's panel trains at its defaults
+        panel.click_comparison(family, held_out, panel.DEFAULTS)
 
     results["notebook 04 panel retrain, compute only (s)"] = _best_of(panel_compute, repeats)
     return results
