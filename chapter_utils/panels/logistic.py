@@ -159,14 +159,14 @@ def logistic_panel(family: LogisticTasks, query: int = 100, *,
 
     Sliders: ``alpha_init``, ``beta``, ``inner_steps``, ``shots``, ``tasks_per_batch`` —
     :func:`~chapter_utils.reference.logistic_meta_sgd.meta_train`'s own arguments. Train
-    calls ``msgd.compare_with_tuned_maml(family.sample_batch, family.dim, held_out,
-    grid=(maml_alpha,), **values)`` — Meta-SGD, learned scalar α, plain MAML and the chapter's
-    rule — with ``iterations`` meta-iterations each (300: a tenth of §7.4.4's budget) and
-    ``seed=0`` (their starting θ and α), all four on the same ``iterations`` meta-batches of
-    training tasks (:class:`SharedBatches`, seed :data:`TASK_SEED`, drawn once per click). Plain MAML is trained once, with the fixed step ``maml_alpha`` (pass the α
-    the notebook's grid picked, ``comparison.maml_alpha``; 0.5 is what notebooks 04 and 08
-    pick) — the grid is not re-run per click, which keeps a click near a second on one
-    core; the status line says so;
+    calls :func:`click_comparison` — ``msgd.compare_with_tuned_maml`` with
+    ``grid=(maml_alpha,)``: Meta-SGD, learned scalar α, plain MAML and the chapter's rule —
+    with ``iterations`` meta-iterations each (300: a tenth of §7.4.4's budget) and ``seed=0``
+    (their starting θ and α), all four on the same ``iterations`` meta-batches of training
+    tasks (:class:`SharedBatches`, seed :data:`TASK_SEED`, drawn once per click). Plain MAML is
+    trained once, with the fixed step ``maml_alpha`` (pass the α the notebook's grid picked,
+    ``comparison.maml_alpha``; 0.5 is what notebooks 04 and 08 pick) — the grid is not re-run
+    per click, which would double a click's training; the status line says so;
     ``held_out`` is :data:`PANEL_TASKS` tasks with ``shots`` support and ``query`` query
     points (notebook 04's ``QUERY``), drawn once per number of shots with seed
     :data:`PANEL_SEED`. A run whose loss passes 10 has diverged; the message quotes ln 2.

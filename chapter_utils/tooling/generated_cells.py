@@ -180,9 +180,10 @@ def setup_source(custom_widgets: bool = False, version: str = __version__,
 
     On Colab it installs :mod:`chapter_utils` at ``commit`` (default: this
     checkout's :func:`release_commit`, the package the notebook is run with), and
-    only if version ``version`` (the package's own) is not installed already; with ``custom_widgets`` it also turns on Colab's custom
-    widget manager, which widgets beyond ipywidgets' own need there. Everywhere it
-    then prints the versions in use and seeds the generators.
+    only if version ``version`` (the package's own) is not installed already; with
+    ``custom_widgets`` it also turns on Colab's custom widget manager, which widgets
+    beyond ipywidgets' own need there. Everywhere it then prints the versions in use
+    and seeds the generators.
     """
     if commit is None:
         commit = release_commit(find_root())
