@@ -174,21 +174,16 @@ def install_url(commit: str) -> str:
     return f"git+https://github.com/{REPOSITORY}@{commit}"
 
 
-def setup_source(custom_widgets: bool = False, version: str = __version__,
-                 commit: str | None = None) -> str:
+def setup_source(commit: str, custom_widgets: bool = False, version: str = __version__) -> str:
     """Source of the setup cell that opens every notebook but the index.
 
-    On Colab it installs :mod:`chapter_utils` at ``commit`` (default: this
-    checkout's :func:`release_commit`, the package the notebook is run with), and
-    only if version ``version`` (the package's own) is not installed already; with
+    On Colab it installs :mod:`chapter_utils` at ``commit`` (the caller's
+    :func:`release_commit`: the package the notebook is run with), and only if
+    version ``version`` (the package's own) is not installed already; with
     ``custom_widgets`` it also turns on Colab's custom widget manager, which widgets
     beyond ipywidgets' own need there. Everywhere it then prints the versions in use
     and seeds the generators.
     """
-    if commit is None:
-        commit = release_commit(find_root())
-        if commit is None:
-            raise ValueError("setup_source: not a full git checkout, so no commit to pin; pass commit=")
     lines = [
         SETUP_MARKER,
         "import sys",
@@ -301,7 +296,7 @@ def _updated(nb_node: NotebookNode, nb: Notebook, root: Path, commit: str | None
         if pin is None:
             raise ValueError(f"{nb.filename}: no commit for its setup cell to pin (not a full git checkout)")
         head.append(_regenerated(setups[0] if setups else None, "code",
-                                 setup_source(nb.custom_widgets, commit=pin), _IDS["setup"]))
+                                 setup_source(pin, nb.custom_widgets), _IDS["setup"]))
 
     if nb.stem == INDEX_STEM:
         source = _index_contents_source(root)
@@ -317,18 +312,20 @@ def _updated(nb_node: NotebookNode, nb: Notebook, root: Path, commit: str | None
     return node
 
 
-def update_notebook(path: Path, root: Path, *, write: bool = True) -> bool:
+def update_notebook(path: Path, root: Path, *, write: bool = True, commit: str | None = None) -> bool:
     """Bring the generated cells of the notebook at ``path`` up to date.
 
-    Returns ``True`` if the notebook was (or, with ``write=False``, would be)
-    changed. An unchanged notebook is not written, so its bytes stay as they are.
+    Its setup cell pins ``commit`` (:func:`update_all` passes :func:`release_commit`);
+    with ``None`` it keeps the commit the cell already pins. Returns ``True`` if the
+    notebook was (or, with ``write=False``, would be) changed. An unchanged notebook is
+    not written, so its bytes stay as they are.
     """
     path = Path(path)
     nb = next((item for item in NOTEBOOKS if item.filename == path.name), None)
     if nb is None:
         raise ValueError(f"{path.name} is not listed in chapter_utils.tooling.contents.NOTEBOOKS")
     before = nbformat.read(path, as_version=4)
-    after = _updated(before, nb, Path(root), release_commit(Path(root)))
+    after = _updated(before, nb, Path(root), commit)
     if after == before:
         return False
     if write:
@@ -370,7 +367,9 @@ def update_all(root: Path, write: bool = True) -> list[Path]:
     With ``write=False`` nothing is written: the list says what *would* change.
     """
     root = Path(root)
-    stale = [nb.path(root) for nb in existing(root) if update_notebook(nb.path(root), root, write=write)]
+    commit = release_commit(root)      # once per run: two git calls
+    stale = [nb.path(root) for nb in existing(root)
+             if update_notebook(nb.path(root), root, write=write, commit=commit)]
     if update_readme(root, write=write):
         stale.append(root / "README.md")
     return stale

@@ -33,6 +33,8 @@ ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK_FILES = sorted((ROOT / NOTEBOOK_DIR).glob("*.ipynb"))
 #: The lessons: every notebook file but the Voilà apps, which carry no navigation or setup cells.
 LESSON_FILES = [p for p in NOTEBOOK_FILES if p.name not in {app.filename for app in APPS}]
+#: The commit the setup cells must pin (``None`` outside a full git checkout: then their own pin).
+RELEASE_COMMIT = navigation.release_commit(ROOT)
 NAME = re.compile(r"^\d{2}_[a-z0-9]+(?:_[a-z0-9]+)*\.ipynb$")
 
 
@@ -181,8 +183,8 @@ def test_generated_cells_are_in_place(path):
         assert any(c.source.startswith(CONTENTS_MARKER) for c in cells)
     else:
         assert setups == [2], f"{path.name}: the setup cell must follow the top navigation"
-        commit = navigation.release_commit(ROOT) or navigation.pinned_commit(cells[2].source)
-        assert cells[2].source == setup_source(by_stem(path.stem).custom_widgets, commit=commit), (
+        commit = RELEASE_COMMIT or navigation.pinned_commit(cells[2].source)
+        assert cells[2].source == setup_source(commit, by_stem(path.stem).custom_widgets), (
             f"{path.name}: setup cell out of date; run python -m chapter_utils.tooling.generated_cells")
 
 
