@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from chapter_utils.environment import available_cpus
-from chapter_utils.tooling.run_times import ONE_THREAD_ENV
+from chapter_utils.tooling.run_times import checkout_env
 
 ROOT = Path(__file__).resolve().parents[2]
 #: A child's result lines start with this (everything else it prints is passed over).
@@ -191,12 +191,8 @@ def run_child(name: str) -> list[dict[str, Any]]:
 
 
 def _child_env(one_core: bool) -> dict[str, str]:
-    env = dict(os.environ)
-    if one_core:
-        env.update(ONE_THREAD_ENV)
+    env = checkout_env(ROOT, one_core)
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(
-        [str(ROOT)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]))
     return env
 
 
@@ -205,7 +201,7 @@ def measure(name: str, one_core: bool = False, cpu: int | None = None,
     """Run :func:`run_child` for panel ``name`` in a child process and return its records.
 
     With ``one_core`` the child is pinned to ``cpu`` (default: the lowest CPU this process may
-    use) and runs with :data:`ONE_THREAD_ENV`.
+    use) and runs with :data:`~chapter_utils.tooling.run_times.ONE_THREAD_ENV`.
     """
     if name not in PANELS:
         raise ValueError(f"unknown panel {name!r}; choose from {', '.join(PANELS)}")

@@ -89,17 +89,6 @@ class _CurrentPythonKernelManager(AsyncKernelManager):
         return _CurrentPythonKernels(data_dir=self.data_dir)
 
 
-def _kernel_env(root: Path, one_core: bool = False) -> dict[str, str]:
-    """This process's environment, with the checkout's ``chapter_utils`` first on the path
-    (and, for ``one_core``, ``binder/start``'s one-thread settings)."""
-    env = dict(os.environ)
-    if one_core:
-        env.update(run_times.ONE_THREAD_ENV)
-    paths = [str(root)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
-    env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
-    return env
-
-
 #: A kernel that uses no CPU for this long while a cell is running has lost a message
 #: (kernel idle, client waiting for a reply that never comes: a ZeroMQ lost wake-up we met in
 #: about one multi-notebook run in three on 2026-11-30, with ipykernel 7.4 and pyzmq 27.3).
@@ -210,7 +199,7 @@ def _execute_once(path: Path, root: Path, timeout: int, one_core: bool,
     watch.start()
     try:
         start = time.perf_counter()
-        client.execute(env=_kernel_env(root, one_core))
+        client.execute(env=run_times.checkout_env(root, one_core))
         return nb, time.perf_counter() - start, peak[0]
     except DeadKernelError:
         if watch.stalled_at is not None:

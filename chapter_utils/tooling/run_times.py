@@ -33,6 +33,18 @@ ONE_THREAD_ENV = {
 }
 
 
+def checkout_env(root: Path, one_core: bool = False) -> dict[str, str]:
+    """This process's environment, with the checkout ``root``'s ``chapter_utils`` first on the
+    path and, for ``one_core``, :data:`ONE_THREAD_ENV` — for the kernels :mod:`run_notebooks`
+    starts and the children :mod:`panel_latency` times."""
+    env = dict(os.environ)
+    if one_core:
+        env.update(ONE_THREAD_ENV)
+    paths = [str(root)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
+    return env
+
+
 def kernel_peak_bytes(pid: int) -> int | None:
     """Peak resident memory (``VmHWM`` in ``/proc/<pid>/status``) of process ``pid`` in bytes;
     ``None`` where there is no ``/proc`` (macOS, Windows) or the process is gone."""
