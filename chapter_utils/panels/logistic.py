@@ -18,7 +18,7 @@ passes the slider values straight through.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from functools import cache
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -122,6 +122,13 @@ class SharedBatches:
         return self.batches[index]
 
 
+@lru_cache(maxsize=4)       # drawn once per k, not on every click; 22 MB each at k = 10, so only the last four
+def panel_held_out(family: LogisticTasks, shots: int, query: int) -> tuple[np.ndarray, ...]:
+    """The panel's :data:`PANEL_TASKS` held-out tasks with ``shots`` support and ``query`` query
+    points, seed :data:`PANEL_SEED` (notebook 04, §7.4.5; the benchmark scores on them too)."""
+    return family.sample_batch(PANEL_TASKS, shots, query, rng=PANEL_SEED)
+
+
 def click_comparison(family: LogisticTasks, held_out: Sequence[np.ndarray], values: dict, *,
                      iterations: int = 300, maml_alpha: float = 0.5,
                      progress: Callable[..., None] | None = None) -> msgd.MethodComparison:
@@ -182,12 +189,9 @@ def logistic_panel(family: LogisticTasks, query: int = 100, *,
     if not maml_alpha > 0:
         raise ValueError(f"maml_alpha must be > 0, got {maml_alpha}")
 
-    @cache                  # one held-out set per k, drawn once, not on every click
-    def held_out(shots: int) -> tuple[np.ndarray, ...]:
-        return family.sample_batch(PANEL_TASKS, shots, query, rng=PANEL_SEED)
-
     def train(values: dict, progress: Callable[..., None]) -> msgd.MethodComparison:
-        return click_comparison(family, held_out(values["shots"]), values, iterations=iterations,
+        return click_comparison(family, panel_held_out(family, values["shots"], query), values,
+                                iterations=iterations,
                                 maml_alpha=maml_alpha, progress=progress)
 
     def draw(comparison: msgd.MethodComparison) -> Figure:

@@ -67,8 +67,7 @@ def bench_scratch(repeats: int = 3) -> dict[str, float]:
                     f"(16 tasks x 10 shots)"] = 1000 * seconds / iterations
 
     from chapter_utils.panels import logistic as panel
-    held_out = family.sample_batch(panel.PANEL_TASKS, panel.DEFAULTS["shots"], 100,
-                                   rng=panel.PANEL_SEED)   # the panel caches it per k
+    held_out = panel.panel_held_out(family, panel.DEFAULTS["shots"], 100)   # notebook 04's QUERY
 
     def panel_compute() -> None:  # what a click of notebook 04's panel trains at its defaults
         panel.click_comparison(family, held_out, panel.DEFAULTS)

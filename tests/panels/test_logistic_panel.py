@@ -6,7 +6,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from chapter_utils.panels.logistic import LN2, SharedBatches, draw_comparison, logistic_panel
+from chapter_utils.panels.logistic import LN2, SharedBatches, draw_comparison, logistic_panel, panel_held_out
 from chapter_utils.reference import logistic_meta_sgd as msgd
 from chapter_utils.tasks import LogisticTasks
 
@@ -100,9 +100,12 @@ def test_a_click_draws_the_training_tasks_once_for_all_four_learners(monkeypatch
         return original(self, n, k_train, k_test, rng)
 
     monkeypatch.setattr(LogisticTasks, "sample_batch", counted)
+    panel_held_out.cache_clear()            # the held-out sets are cached per process
     panel = logistic_panel(LogisticTasks(), query=20, iterations=15)
     panel.controls["tasks_per_batch"].value = 3
     comparison = panel.train()
     assert comparison is not None and len(comparison.trained) == 4
     assert drawn.count((3, 10, 10)) == 15, "one draw per meta-iteration, shared by the four"
     assert drawn.count((500, 10, 20)) == 1, "the held-out tasks, drawn once"
+    panel.train()
+    assert drawn.count((500, 10, 20)) == 1, "a second click draws no held-out tasks"
