@@ -244,4 +244,5 @@ def same_stack(recorded: Mapping[str, str]) -> bool:
     """Whether this kernel runs the TensorFlow and numpy a record was made with (``recorded``:
     its ``"versions"``). On another stack — Colab's, say — training takes other paths, so a check
     of a stored run's own numbers applies only where this is true."""
-    return stack_versions() == {key: recorded.get(key) for key in ("tensorflow", "numpy")}
+    current = stack_versions()
+    return current == {key: recorded.get(key) for key in current}

@@ -248,7 +248,7 @@ def _character_set(variants: int, seed: int) -> CharacterSet:
     start = time.perf_counter()
     candidates = _candidates()
     kept, images = [], []
-    bases = np.empty((len(candidates), SIZE * SIZE))   # each kept character's first face, normalised
+    bases = np.empty((len(candidates), SIZE * SIZE), dtype=np.float32)   # each kept first face, normalised
     dropped = 0
     for char, script, faces in candidates:
         framed = []
